@@ -1,0 +1,1 @@
+"""Multilingual publication build pipeline: one canonical brief, many editions."""

@@ -1,0 +1,78 @@
+"""Language tags: validation at the edge, and everything derived from a tag.
+
+A tag is BCP 47 (`zh-Hans`); catalogs live in Babel's directory form
+(`zh_Hans`). Direction, native name and region come from Babel's CLDR data,
+never from a hand-written table, so a new language needs no code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
+
+TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|\d{3}))?$")
+PSEUDO = {"en-XA": "en"}  # pseudo-locales: (tag -> locale whose CLDR data they borrow)
+
+
+@dataclass(frozen=True)
+class Language:
+    tag: str  # BCP 47, as in dist/ paths and lang attributes
+    locale: Locale
+    direction: str  # "ltr" or "rtl"
+    region: str  # two-letter region for typesetting and PDF /Lang (zh-Hans -> CN)
+    native_name: str
+
+    @property
+    def catalog_dir(self) -> str:
+        """Directory under locales/ (Babel and gettext spell zh-Hans as zh_Hans)."""
+        return self.tag.replace("-", "_")
+
+    @property
+    def pdf_lang(self) -> str:
+        return f"{self.locale.language}-{self.region}"
+
+    @property
+    def script(self) -> str:
+        """ISO 15924 script the language is written in (Hans, Arab, Latn)."""
+        return self.locale.script or _likely_subtags(self.locale)[1] or "Latn"
+
+    @property
+    def is_pseudo(self) -> bool:
+        return self.tag in PSEUDO
+
+
+def _likely_subtags(locale: Locale) -> tuple[str, str | None, str | None]:
+    """(language, script, region) that CLDR considers likely for this locale."""
+    likely = get_global("likely_subtags")
+    for key in (str(locale), f"{locale.language}_{locale.script}" if locale.script else None, locale.language):
+        if key and key in likely:
+            parts = likely[key].split("_")
+            return parts[0], parts[1] if len(parts) > 2 else None, parts[-1] if len(parts) > 1 else None
+    return locale.language, locale.script, locale.territory
+
+
+def parse_language(tag: str) -> Language:
+    """Return the Language for a BCP 47 tag; raise ValueError with a readable reason."""
+    if not isinstance(tag, str) or not TAG.match(tag):
+        raise ValueError(f"'{tag}' is not a BCP 47 language tag of the form 'fr', 'zh-Hans' or 'pt-BR'")
+    try:
+        locale = Locale.parse(PSEUDO.get(tag, tag), sep="-")
+    except (UnknownLocaleError, ValueError):
+        raise ValueError(f"'{tag}' is not a language known to CLDR") from None
+    region = locale.territory or _likely_subtags(locale)[2] or "001"
+    if tag in PSEUDO:
+        native = f"Pseudo ({tag})"
+    else:
+        native = locale.get_display_name(locale) or tag
+        native = native[:1].upper() + native[1:]
+    return Language(tag, locale, locale.text_direction, region, native)
+
+
+def tag_from_catalog_dir(name: str) -> str:
+    """`zh_Hans` -> `zh-Hans`; anything else than letters, digits and `_` is rejected."""
+    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise ValueError(f"'{name}' is not a catalog directory name like 'fr' or 'zh_Hans'")
+    return name.replace("_", "-")

@@ -1,0 +1,214 @@
+"""Stage 1: load a publication (metadata, canonical Markdown, bibliography) and validate it.
+
+Everything is read and checked before anything is rendered, so a broken
+input is reported in full and never produces a half-built release.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, error
+from .languages import Language, parse_language
+from .segments import Segment, SegmentedDocument, segment_markdown
+from .yamlfile import KeyPath, line_of, load_yaml
+
+CITATION_KEY = re.compile(r"(?<![\w@\\])-?@(?:\{([^}]+)\}|(\w(?:[\w:.#$%&+?<>~/-]*\w)?))")
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+REQUIRED = ("slug", "date", "strings", "names", "languages", "source_language", "identifier")
+REQUIRED_STRINGS = ("title", "subtitle", "genre", "key_references", "acknowledgements_label",
+                    "acknowledgements", "citation_label")
+
+
+@dataclass(frozen=True)
+class EditionSpec:
+    """An edition as declared in publication.yaml: a language and its status."""
+
+    language: Language
+    status: str  # official or draft
+    min_completeness: float
+
+
+@dataclass(frozen=True)
+class Publication:
+    slug: str
+    root: Path  # content/<slug>, relative to the project
+    meta: dict[str, Any]
+    meta_lines: dict[KeyPath, int] = field(repr=False)
+    document: SegmentedDocument = field(repr=False)
+    strings: dict[str, Segment] = field(repr=False)  # translatable metadata strings
+    references: list[dict[str, Any]] = field(repr=False)
+    editions: tuple[EditionSpec, ...] = ()
+
+    @property
+    def metadata_path(self) -> str:
+        return str(self.root / "publication.yaml")
+
+    @property
+    def references_path(self) -> str:
+        return str(self.root / "references.yaml")
+
+    @property
+    def source_language(self) -> str:
+        return self.meta["source_language"]
+
+    @property
+    def date(self) -> dt.date | int:
+        return self.meta["date"]
+
+    @property
+    def year(self) -> int:
+        date = self.meta["date"]
+        return date if isinstance(date, int) else date.year
+
+    def name(self, key: str, tag: str) -> str:
+        """A recurring name in a language, falling back to the source language."""
+        names = self.meta["names"][key]
+        return names.get(tag) or names[self.source_language]
+
+    @property
+    def segments(self) -> list[Segment]:
+        """Every translatable segment: metadata strings first, then the body."""
+        return list(self.strings.values()) + self.document.segments
+
+    @property
+    def reference_ids(self) -> list[str]:
+        return [item["id"] for item in self.references]
+
+
+def citation_keys(text: str) -> list[str]:
+    return [m.group(1) or m.group(2) for m in CITATION_KEY.finditer(text)]
+
+
+def discover(content_dir: Path) -> list[Path]:
+    """Every folder under content/ with a publication.yaml is a publication."""
+    return sorted(p.parent for p in content_dir.glob("*/publication.yaml"))
+
+
+def load_publication(root: Path) -> tuple[Publication | None, list[Diagnostic]]:
+    """Read and validate one publication; return it with every problem found."""
+    problems: list[Diagnostic] = []
+    meta_path, refs_path, brief_path = root / "publication.yaml", root / "references.yaml", root / "brief.md"
+    meta, lines, found = load_yaml(meta_path, str(meta_path))
+    problems += found
+    refs, ref_lines, found = load_yaml(refs_path, str(refs_path))
+    problems += found
+    try:
+        brief = brief_path.read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError) as exc:
+        problems.append(error(brief_path, 1, f"cannot read the canonical source: {exc}", "missing-file"))
+        brief = None
+    if meta is None or refs is None or brief is None:
+        return None, problems
+    if not isinstance(meta, dict):
+        return None, problems + [error(meta_path, 1, "publication.yaml must be a mapping", "metadata")]
+    problems += _check_metadata(meta, lines, str(meta_path), root.name)
+    references = refs.get("references") if isinstance(refs, dict) else None
+    if not isinstance(references, list):
+        problems.append(error(refs_path, 1, "references.yaml must have a 'references' list of CSL items",
+                              "bibliography"))
+        references = []
+    for index, item in enumerate(references):
+        if not isinstance(item, dict) or not item.get("id") or not item.get("type"):
+            problems.append(error(refs_path, line_of(ref_lines, "references", index),
+                                  "a CSL item needs an 'id' and a 'type'", "bibliography"))
+    if any(d.severity == "error" for d in problems):
+        return None, problems
+    document = segment_markdown(brief, str(brief_path))
+    strings = {
+        key: Segment(str(value), "metadata", str(meta_path), line_of(lines, "strings", key), note=key)
+        for key, value in meta["strings"].items()
+    }
+    editions = []
+    for tag, spec in meta["languages"].items():
+        spec = spec or {}
+        editions.append(EditionSpec(parse_language(tag), spec.get("status", "draft"),
+                                    float(spec.get("min_completeness", meta.get("min_completeness", 1.0)))))
+    publication = Publication(root.name, root, meta, lines, document, strings,
+                              [item for item in references if isinstance(item, dict)], tuple(editions))
+    problems += check_citation_keys(publication)
+    problems += check_placeholders(publication)
+    return publication, problems
+
+
+def _check_metadata(meta: dict, lines: dict[KeyPath, int], path: str, folder: str) -> list[Diagnostic]:
+    problems = []
+    for key in REQUIRED:
+        if key not in meta:
+            problems.append(error(path, 1, f"missing required field '{key}'", "metadata"))
+    if problems:
+        return problems
+    if meta["slug"] != folder:
+        problems.append(error(path, line_of(lines, "slug"),
+                              f"slug '{meta['slug']}' must match its folder name '{folder}'", "metadata"))
+    date = meta["date"]
+    if not isinstance(date, (dt.date, int)) or isinstance(date, dt.datetime):
+        problems.append(error(path, line_of(lines, "date"),
+                              f"date must be YYYY-MM-DD or a year, not {date!r}", "metadata"))
+    strings = meta["strings"]
+    if not isinstance(strings, dict):
+        problems.append(error(path, line_of(lines, "strings"), "'strings' must be a mapping", "metadata"))
+    else:
+        for key in REQUIRED_STRINGS:
+            if not isinstance(strings.get(key), str) or not strings.get(key).strip():
+                problems.append(error(path, line_of(lines, "strings"),
+                                      f"missing translatable string 'strings.{key}'", "metadata"))
+    languages = meta["languages"]
+    if not isinstance(languages, dict) or not languages:
+        problems.append(error(path, line_of(lines, "languages"),
+                              "'languages' must map language tags to their status", "metadata"))
+        return problems
+    if meta["source_language"] not in languages:
+        problems.append(error(path, line_of(lines, "source_language"),
+                              f"source language '{meta['source_language']}' is not among 'languages'", "metadata"))
+    for tag, spec in languages.items():
+        try:
+            parse_language(tag)
+        except ValueError as exc:
+            problems.append(error(path, line_of(lines, "languages", tag), str(exc), "language-tag"))
+        status = (spec or {}).get("status", "draft")
+        if status not in ("official", "draft"):
+            problems.append(error(path, line_of(lines, "languages", tag, "status"),
+                                  f"status must be 'official' or 'draft', not '{status}'", "metadata"))
+    for key in ("corporate_author", "publisher"):
+        if meta.get(key) and meta[key] not in meta["names"]:
+            problems.append(error(path, line_of(lines, key),
+                                  f"'{key}' names '{meta[key]}', which is not defined under 'names'", "metadata"))
+    return problems
+
+
+def check_citation_keys(publication: Publication) -> list[Diagnostic]:
+    """Every key cited in the source, and every declared key reference, is in the bibliography."""
+    known = set(publication.reference_ids)
+    problems = []
+    for segment in publication.segments:
+        for key in citation_keys(segment.text):
+            if key not in known:
+                problems.append(error(segment.path, segment.line,
+                                      f"unknown citation key '@{key}'; the bibliography has: "
+                                      + ", ".join(sorted(known)), "citation-key"))
+    for index, key in enumerate(publication.meta.get("key_references", [])):
+        if key not in known:
+            problems.append(error(publication.metadata_path, line_of(publication.meta_lines, "key_references", index),
+                                  f"key reference '{key}' is not in {publication.references_path}", "citation-key"))
+    return problems
+
+
+def placeholder_values(publication: Publication) -> set[str]:
+    return set(publication.meta["names"]) | {"authors"}
+
+
+def check_placeholders(publication: Publication) -> list[Diagnostic]:
+    known = placeholder_values(publication)
+    problems = []
+    for segment in publication.segments:
+        for name in PLACEHOLDER.findall(segment.text):
+            if name not in known:
+                problems.append(error(segment.path, segment.line,
+                                      f"unknown placeholder '{{{name}}}'; known: " + ", ".join(sorted(known)),
+                                      "placeholder"))
+    return problems
