@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Build every edition of every publication under content/ into dist/.
+
+    python3 build.py              # set up if needed, then build everything
+    python3 build.py test         # set up if needed (with test tools), then run the tests
+    python3 build.py --lang zh-Hans --format html,pdf
+
+The first run installs what is missing (system fonts, a virtual environment
+in .venv/ with the pinned packages); later runs skip that.
+"""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from pubpipe import bootstrap  # noqa: E402  (standard library only)
+
+
+def run_tests(args: list[str]) -> int:
+    import subprocess
+
+    return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT)
+
+
+if __name__ == "__main__":
+    testing = sys.argv[1:2] == ["test"]
+    bootstrap.ensure(ROOT, for_tests=testing)
+    if testing:
+        sys.exit(run_tests(sys.argv[2:]))
+    from pubpipe.cli import main
+
+    sys.exit(main(sys.argv[1:], ROOT))

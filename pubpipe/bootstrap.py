@@ -1,0 +1,78 @@
+"""Set up what the pipeline needs on a fresh Debian/Ubuntu machine, idempotently.
+
+Standard library only: this runs before the virtual environment exists. It
+installs missing system packages (fonts, gettext, Java for EPUBCheck), makes
+`.venv/`, installs the pinned Python packages when pyproject.toml changed,
+then re-executes the command inside the virtual environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+BUILD_PACKAGES = ["fonts-noto-core", "fonts-noto-cjk"]
+TEST_PACKAGES = ["gettext", "default-jre-headless"]
+MARKER = "PUBPIPE_IN_VENV"
+
+
+def _installed(package: str) -> bool:
+    if package == "default-jre-headless" and shutil.which("java"):
+        return True
+    if package == "gettext" and shutil.which("msgfmt"):
+        return True
+    result = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
+    return result.returncode == 0 and "install ok installed" in result.stdout
+
+
+def ensure_system_packages(packages: list[str]) -> None:
+    if not shutil.which("dpkg-query"):
+        print(f"note: not a Debian system; make sure these are installed: {' '.join(packages)}", file=sys.stderr)
+        return
+    missing = [p for p in packages if not _installed(p)]
+    if not missing:
+        return
+    prefix = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
+    if prefix is None:
+        print(f"error: missing system packages {' '.join(missing)}; install them as root:\n"
+              f"  apt-get install -y --no-install-recommends {' '.join(missing)}", file=sys.stderr)
+        return  # the font check names the package again if the build needs it
+    print(f"setting up: apt-get install {' '.join(missing)}", file=sys.stderr, flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = prefix + ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing]
+    if subprocess.run(install, env=env, stdout=subprocess.DEVNULL).returncode != 0:
+        subprocess.run(prefix + ["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
+        if subprocess.run(install, env=env, stdout=subprocess.DEVNULL).returncode != 0:
+            print(f"error: could not install {' '.join(missing)} with apt-get", file=sys.stderr)
+
+
+def ensure_venv(root: Path, extras: str) -> Path:
+    venv = root / ".venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print("setting up: python -m venv .venv", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pyproject = (root / "pyproject.toml").read_bytes()
+    stamp = venv / f".installed-{extras or 'base'}"
+    digest = hashlib.sha256(pyproject).hexdigest()
+    if not stamp.exists() or stamp.read_text() != digest:
+        target = f".[{extras}]" if extras else "."
+        print(f"setting up: pip install -e '{target}' (pinned in pyproject.toml)", file=sys.stderr, flush=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", target],
+                       cwd=root, check=True)
+        stamp.write_text(digest)
+    return python
+
+
+def ensure(root: Path, for_tests: bool) -> None:
+    """Make sure everything is installed, then continue inside .venv (re-exec once)."""
+    if os.environ.get(MARKER) == "1":
+        return
+    ensure_system_packages(BUILD_PACKAGES + (TEST_PACKAGES if for_tests else []))
+    python = ensure_venv(root, "test" if for_tests else "")
+    os.environ[MARKER] = "1"
+    os.execv(str(python), [str(python), *sys.argv])

@@ -1,0 +1,198 @@
+"""Stage 3: one pandoc parse per edition, with citeproc, into a sanitized AST.
+
+Every format is written from this one AST, so citations, footnotes and the
+suggested citation read the same in HTML, EPUB, DOCX and PDF. Translations are
+untrusted: the Markdown reader has raw HTML/TeX switched off, and the AST is
+cleaned (no raw blocks, no script links, no foreign attributes) before any
+writer sees it. Pandoc runs with sandbox=True throughout.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pypandoc
+import yaml
+
+from .edition import Edition
+
+READER = "markdown-raw_html-raw_tex-raw_attribute-markdown_in_html_blocks"
+SAFE_SCHEMES = ("http://", "https://", "mailto:", "#")
+SAFE_ATTRIBUTES = {"lang", "dir"}
+SELF_ID = "suggested-citation-self"
+
+
+def edition_markdown(edition: Edition, notices: str = "") -> str:
+    """The edition as one Markdown document: metadata, notices, body and back matter."""
+    pub, s = edition.publication, edition.strings
+    joiner = "" if edition.language.script in ("Hans", "Hant", "Jpan") else " "
+    meta = {
+        "strings": dict(s),
+        "author": [pub.name(pub.meta["corporate_author"], pub.source_language)],
+        "publisher": pub.name(pub.meta["publisher"], pub.source_language),
+        "date": str(pub.year),
+        "identifier": f"{pub.meta['identifier']}:{edition.tag}",
+        "rights": pub.meta.get("licence", {}).get("name", ""),
+        "description": s["subtitle"],
+
+        "title": s["title"],
+        "subtitle": s["subtitle"],
+        "lang": edition.tag,
+        "dir": edition.language.direction,
+        "nocite": " ".join(f"@{key}" for key in pub.meta.get("key_references", []) + [SELF_ID]),
+        "link-citations": False,
+        "references": pub.references + [self_reference(edition)],
+    }
+    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=True)
+    back = (
+        f"# {s['key_references']} {{#key-references}}\n\n"
+        "::: {#refs}\n:::\n\n"
+        f"::: {{#acknowledgements .acknowledgements}}\n**{s['acknowledgements_label']}**{joiner}{s['acknowledgements']}\n:::\n\n"
+        f"::: {{#suggested-citation .suggested-citation}}\n**{s['citation_label']}**\n:::\n"
+    )
+    notices = f"{notices}\n\n" if notices else ""
+    return f"---\n{front}---\n\n{notices}{edition.body.rstrip()}\n\n{back}"
+
+
+def self_reference(edition: Edition) -> dict[str, Any]:
+    """The brief's own CSL record, from publication.yaml; citeproc renders the suggested citation from it."""
+    pub = edition.publication
+    source_title = pub.strings["title"].text
+    item: dict[str, Any] = {
+        "id": SELF_ID,
+        "type": "report",
+        "author": [{"literal": pub.name(pub.meta["corporate_author"], pub.source_language)}],
+        "issued": {"date-parts": [[pub.year]]},
+        "title": edition.strings["title"],
+        "genre": edition.strings["genre"],
+        "publisher": pub.name(pub.meta["publisher"], pub.source_language),
+        "language": edition.tag,
+    }
+    if edition.strings["title"] != source_title:
+        item["original-title"] = source_title
+    if pub.meta.get("url"):
+        item["URL"] = pub.meta["url"]
+    return item
+
+
+def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
+    """Markdown -> resolved, sanitized pandoc AST (one pandoc call)."""
+    out = pypandoc.convert_text(edition_markdown(edition, notices), "json", format=READER,
+                                extra_args=["--citeproc", f"--csl={csl}"], sandbox=True)
+    ast = sanitize(json.loads(out))
+    move_self_citation(ast)
+    return ast
+
+
+def sanitize(node: Any) -> Any:
+    """Remove anything a translation could use to inject code or markup into an output."""
+    if isinstance(node, list):
+        return [sanitize(n) for n in node if not _is_raw(n)]
+    if not isinstance(node, dict):
+        return node
+    kind = node.get("t")
+    if kind == "Link":
+        attr, inlines, (url, _title) = node["c"]
+        if not url.strip().lower().startswith(SAFE_SCHEMES):
+            return {"t": "Span", "c": [_clean_attr(attr), sanitize(inlines)]}
+    if kind == "Image":
+        attr, inlines, _target = node["c"]
+        return {"t": "Span", "c": [_clean_attr(attr), sanitize(inlines)]}
+    cleaned = {key: sanitize(value) for key, value in node.items()}
+    if kind in {"Span", "Div", "Code", "CodeBlock", "Header", "Link", "Table", "Figure"}:
+        cleaned["c"] = copy.copy(cleaned["c"])
+        index = 1 if kind == "Header" else 0
+        cleaned["c"][index] = _clean_attr(cleaned["c"][index])
+    return cleaned
+
+
+def _is_raw(node: Any) -> bool:
+    return isinstance(node, dict) and node.get("t") in ("RawBlock", "RawInline")
+
+
+def _clean_attr(attr: list) -> list:
+    ident, classes, keyvals = attr
+    return [ident, classes, [kv for kv in keyvals if kv[0] in SAFE_ATTRIBUTES]]
+
+
+def _find_div(blocks: list, ident: str) -> tuple[list, int] | None:
+    for index, block in enumerate(blocks):
+        if block.get("t") == "Div":
+            if block["c"][0][0] == ident:
+                return blocks, index
+            found = _find_div(block["c"][1], ident)
+            if found:
+                return found
+    return None
+
+
+def move_self_citation(ast: dict) -> None:
+    """citeproc rendered the brief's own record in the reference list; move it to the suggested citation."""
+    found = _find_div(ast["blocks"], f"ref-{SELF_ID}")
+    target = _find_div(ast["blocks"], "suggested-citation")
+    if not found or not target:
+        raise RuntimeError("citeproc did not render the suggested citation")
+    parent, index = found
+    entry = parent.pop(index)
+    inlines = entry["c"][1][0]["c"]
+    blocks, where = target
+    para = blocks[where]["c"][1][0]
+    para["c"] = para["c"] + ([{"t": "Space"}] if _needs_space(ast) else []) + inlines
+
+
+def _needs_space(ast: dict) -> bool:
+    lang = stringify(ast["meta"].get("lang", {}).get("c", []))
+    return not lang.startswith(("zh", "ja"))
+
+
+def meta_string(ast: dict, key: str) -> str:
+    """A translated metadata string as plain text (pandoc parsed it as Markdown)."""
+    return stringify(ast["meta"]["strings"]["c"][key]["c"]).strip()
+
+
+def suggested_citation(ast: dict) -> str:
+    """The suggested citation as plain text (for the manifest and the read-back checks)."""
+    found = _find_div(ast["blocks"], "suggested-citation")
+    blocks, index = found
+    inlines = blocks[index]["c"][1][0]["c"]
+    # drop the bold label (and the space after it)
+    return stringify(inlines[1:]).strip()
+
+
+def stringify(node: Any) -> str:
+    if isinstance(node, list):
+        return "".join(stringify(n) for n in node)
+    if not isinstance(node, dict):
+        return ""
+    kind, content = node.get("t"), node.get("c")
+    if kind == "Str":
+        return content
+    if kind in ("Space", "SoftBreak"):
+        return " "
+    if kind == "LineBreak":
+        return "\n"
+    if kind == "Math":
+        return content[1]
+    if kind == "Code":
+        return content[1]
+    if kind == "Note":
+        return ""
+    if kind == "Quoted":
+        quote = "“”" if content[0]["t"] == "DoubleQuote" else "‘’"
+        return quote[0] + stringify(content[1]) + quote[1]
+    if kind in ("Cite",):
+        return stringify(content[1])
+    if kind in ("Span", "Link", "Image"):
+        return stringify(content[1])
+    if kind in ("Emph", "Strong", "Underline", "Strikeout", "Superscript", "Subscript", "SmallCaps", "Plain", "Para"):
+        return stringify(content)
+    return stringify(content) if isinstance(content, list) else ""
+
+
+def write(ast: dict, to: str, extra_args: list[str] | None = None, outputfile: Path | None = None) -> str:
+    """AST -> a format; binary formats go to `outputfile`."""
+    return pypandoc.convert_text(json.dumps(ast), to, format="json", extra_args=extra_args or [],
+                                 outputfile=str(outputfile) if outputfile else None, sandbox=True)

@@ -1,0 +1,338 @@
+"""The release, as a short list of stages.
+
+load publications -> read catalogs -> make editions -> check -> parse once per
+edition -> render each format -> verify the artifacts -> write the manifest and
+index -> move the staging folder into dist/. Nothing is written to dist/
+unless every stage before it succeeded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from babel.numbers import format_percent
+from babel.units import format_unit
+
+from . import pandoc_ast
+from .catalogs import Translations, catalog_path, read_catalog
+from .diagnostics import Diagnostic, PipelineError, error, raise_if_errors
+from .edition import Edition, make_edition
+from .fonts import font_problems, stack_for, uncovered
+from .publication import Publication, discover, load_publication
+from .readback import read_text, squash
+from .render_docx import reference_docx, render_docx
+from .render_epub import render_epub
+from .render_html import body_html, environment, render_page, table_of_contents
+from .render_pdf import compile_pdf, typst_source
+from .ui import load_ui
+from .verify import pdf_font_problems
+
+FORMATS = ("html", "pdf", "epub", "docx")
+Report = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    content = property(lambda self: self.root / "content")
+    templates = property(lambda self: self.root / "templates")
+    locales = property(lambda self: self.root / "locales")
+    dist = property(lambda self: self.root / "dist")
+    csl = property(lambda self: self.root / "templates" / "iyrp-author-date.csl")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    format: str
+    path: str  # relative to dist/
+    sha256: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class EditionResult:
+    lang: str
+    name: str
+    dir: str
+    status: str
+    completeness: float
+    fallbacks: int
+    suggested_citation: str
+    artifacts: list[Artifact] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Everything read and validated before anything is rendered."""
+
+    publications: list[Publication]
+    editions: list[tuple[Edition, object]]  # (edition, ui translations)
+    problems: list[Diagnostic]
+
+
+def artifact_name(edition: Edition, fmt: str) -> str:
+    return "index.html" if fmt == "html" else f"{edition.publication.slug}.{edition.tag}.{fmt}"
+
+
+def load(project: Project, langs: list[str] | None = None, slugs: list[str] | None = None) -> Loaded:
+    """Stages 1-3: publications, catalogs and editions, with every problem collected."""
+    publications, problems = [], []
+    for root in discover(project.content):
+        if slugs and root.name not in slugs:
+            continue
+        publication, found = load_publication(root.relative_to(project.root) if root.is_relative_to(project.root) else root)
+        problems += found
+        if publication:
+            publications.append(publication)
+    editions = []
+    for publication in publications:
+        for spec in publication.editions:
+            if langs and spec.language.tag not in langs:
+                continue
+            translations = Translations(None, None)
+            if spec.language.tag != publication.source_language:
+                path = catalog_path(project.locales, publication, spec.language)
+                catalog, found = read_catalog(path, spec.language)
+                problems += found
+                if catalog is None and not found:
+                    problems.append(error(path, 1, f"no catalog for {spec.language.tag}; run "
+                                                   "'python build.py update' to create it", "missing-catalog"))
+                translations = Translations(str(path), catalog)
+            ui, found = load_ui(project.locales, spec.language, publication.source_language)
+            problems += found
+            editions.append((make_edition(publication, spec, translations), ui))
+    return Loaded(publications, editions, problems)
+
+
+def check_editions(loaded: Loaded, formats: list[str], strict: bool) -> list[Diagnostic]:
+    """Stage 4: problems that would spoil an artifact, found before rendering."""
+    problems = []
+    for edition, _ui in loaded.editions:
+        where = edition.catalog_path or edition.publication.metadata_path
+        if "pdf" in formats:
+            stack = stack_for(edition.language.script)
+            problems += font_problems(stack, where)
+            text = edition.body + "".join(edition.strings.values())
+            missing = uncovered(text, stack.body)
+            if missing and not font_problems(stack, where):
+                problems.append(error(where, 1, f"no font of the {edition.tag} stack covers "
+                                                f"{''.join(sorted(missing))!r}", "font-coverage"))
+        if strict and edition.completeness < edition.spec.min_completeness:
+            problems.append(error(where, 1, f"{edition.tag} is {edition.completeness:.0%} translated, below its "
+                                            f"threshold of {edition.spec.min_completeness:.0%}", "completeness"))
+    return problems
+
+
+def source_date_epoch(publications: list[Publication]) -> int:
+    """SOURCE_DATE_EPOCH if set, else the first publication's date: never the clock."""
+    if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+        return int(os.environ["SOURCE_DATE_EPOCH"])
+    year = publications[0].year if publications else 2026
+    return int(dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc).timestamp())
+
+
+def build(project: Project, langs: list[str] | None = None, formats: list[str] | None = None,
+          slugs: list[str] | None = None, strict: bool = False, report: Report = lambda _: None) -> dict:
+    """Build the selected editions and formats into dist/; return the manifest."""
+    formats = [f for f in FORMATS if f in (formats or FORMATS)]
+    loaded = load(project, langs, slugs)
+    problems = loaded.problems + check_editions(loaded, formats, strict)
+    raise_if_errors(problems)
+    for problem in problems:
+        report(str(problem))
+    epoch = source_date_epoch(loaded.publications)
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    staging = Path(tempfile.mkdtemp(prefix=".dist-staging-", dir=project.root))
+    try:
+        if project.dist.exists():
+            shutil.copytree(project.dist, staging, dirs_exist_ok=True)
+        previous = _read_manifest(staging)
+        results: dict[str, list[EditionResult]] = {}
+        failures: list[Diagnostic] = []
+        with tempfile.TemporaryDirectory(prefix="pubpipe-") as scratch:
+            for edition, ui in loaded.editions:
+                result, found = build_edition(project, edition, ui, formats, staging, Path(scratch), epoch, report)
+                results.setdefault(edition.publication.slug, []).append(result)
+                failures += found
+        raise_if_errors(failures)
+        manifest = merge_manifest(previous, loaded.publications, results, staging)
+        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
+                                               encoding="utf-8")
+        (staging / "index.html").write_text(render_index(project, manifest), encoding="utf-8")
+        _swap_into_place(staging, project.dist)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    report(f"manifest: {project.dist / 'manifest.json'}")
+    return manifest
+
+
+def build_edition(project: Project, edition: Edition, ui, formats: list[str], staging: Path, scratch: Path,
+                  epoch: int, report: Report) -> tuple[EditionResult, list[Diagnostic]]:
+    """Stages 5-7 for one edition: parse once, render each format, verify each artifact."""
+    pub = edition.publication
+    folder = staging / pub.slug / edition.tag
+    folder.mkdir(parents=True, exist_ok=True)
+    notices = notice_markdown(project, edition, ui)
+    ast = pandoc_ast.parse(edition, project.csl, notices)
+    citation = pandoc_ast.suggested_citation(ast)
+    if edition.fallbacks:
+        report(f"[{pub.slug} {edition.tag}] {len(edition.fallbacks)} of {edition.segment_count} segments "
+               f"fall back to {pub.source_language} (untranslated or fuzzy)")
+    context = page_context(edition, ast)
+    problems: list[Diagnostic] = []
+    for fmt in [f for f in ("pdf", "epub", "docx", "html") if f in formats]:
+        started = time.perf_counter()
+        target = folder / artifact_name(edition, fmt)
+        if fmt == "pdf":
+            compile_pdf(typst_source(edition, ast, project.templates, context["typst"]), target, epoch)
+            for sentence in pdf_font_problems(target, stack_for(edition.language.script)):
+                problems.append(error(target.relative_to(staging), 1, sentence, "font-coverage"))
+        elif fmt == "epub":
+            render_epub(edition, ast, target, project.templates / "epub.css")
+        elif fmt == "docx":
+            reference = scratch / f"reference.{edition.language.pdf_lang}.docx"
+            if not reference.exists():
+                reference_docx(reference, edition.language.pdf_lang)
+            render_docx(edition, ast, target, reference)
+        else:
+            target.write_text(render_html(project, edition, ast, ui, folder, context), encoding="utf-8")
+        if squash(citation) not in squash(read_text(target)):
+            problems.append(error(target.relative_to(staging), 1, "the suggested citation is missing from the "
+                                  f"artifact; expected: {citation}", "suggested-citation"))
+        size = target.stat().st_size
+        report(f"[{pub.slug} {edition.tag}] {fmt:<4} -> dist/{target.relative_to(staging)} "
+               f"({size / 1024:.0f} KB, {time.perf_counter() - started:.2f} s)")
+    artifacts = [_artifact(staging, folder / artifact_name(edition, f), f) for f in FORMATS
+                 if (folder / artifact_name(edition, f)).exists()]
+    return EditionResult(edition.tag, edition.language.native_name, edition.language.direction, edition.spec.status,
+                         edition.completeness, len(edition.fallbacks), citation, artifacts), problems
+
+
+def notice_markdown(project: Project, edition: Edition, ui) -> str:
+    env = environment(project.templates, ui)
+    return env.get_template("notices.md.j2").render(draft=edition.spec.status == "draft",
+                                                    fallbacks=bool(edition.fallbacks)).strip()
+
+
+def page_context(edition: Edition, ast: dict) -> dict:
+    pub = edition.publication
+    plain = {key: pandoc_ast.meta_string(ast, key) for key in edition.strings}
+    iyrp = pub.name("iyrp", edition.tag)
+    series = f"{plain['genre']} · {iyrp} {pub.year}"
+    group = pub.name("working_group", edition.tag)
+    original = pub.name("working_group", pub.source_language)
+    return {
+        "plain": plain,
+        "series": series,
+        "original_group": original if original != group else "",
+        "typst": {
+            "title": plain["title"], "subtitle": plain["subtitle"], "byline": plain["byline"],
+            "series": series, "running_title": plain["title"],
+            "authors": pub.name(pub.meta["corporate_author"], pub.source_language),
+            "keywords": ", ".join([plain["genre"], iyrp]),
+            "original_group": original if original != group else "",
+        },
+    }
+
+
+def render_html(project: Project, edition: Edition, ast: dict, ui, folder: Path, context: dict) -> str:
+    pub = edition.publication
+    env = environment(project.templates, ui)
+    locale = edition.language.locale
+    labels = {"pdf": "PDF", "epub": "EPUB", "docx": "DOCX"}
+    downloads = []
+    for fmt in ("pdf", "epub", "docx"):
+        path = folder / artifact_name(edition, fmt)
+        if path.exists():
+            size = format_unit(max(1, round(path.stat().st_size / 1024)), "digital-kilobyte", length="short",
+                               locale=locale)
+            downloads.append({"format": fmt, "label": labels[fmt], "href": path.name, "size": size})
+    others = [{"lang": spec.language.tag, "dir": spec.language.direction, "name": spec.language.native_name,
+               "href": f"../{spec.language.tag}/index.html", "current": spec.language.tag == edition.tag}
+              for spec in pub.editions]
+    plain = context["plain"]
+    return render_page(
+        env, "page.html.j2", lang=edition.tag, dir=edition.language.direction, title=plain["title"],
+        subtitle=plain["subtitle"], byline=plain["byline"], genre=plain["genre"],
+        iyrp=pub.name("iyrp", edition.tag), year=pub.year, original_group=context["original_group"],
+        source_lang=pub.source_language, editions=others, downloads=downloads,
+        toc=table_of_contents(ast), body=body_html(ast), notices=[],
+        publisher=pub.name(pub.meta["publisher"], pub.source_language), contact=pub.meta.get("contact", ""),
+        licence=pub.meta.get("licence", {}).get("name", ""), licence_url=pub.meta.get("licence", {}).get("url", ""),
+        identifier=pub.meta.get("identifier", ""), css=(project.templates / "style.css").read_text(encoding="utf-8"),
+    )
+
+
+def _artifact(dist: Path, path: Path, fmt: str) -> Artifact:
+    data = path.read_bytes()
+    return Artifact(fmt, str(path.relative_to(dist)), hashlib.sha256(data).hexdigest(), len(data))
+
+
+def _read_manifest(dist: Path) -> dict:
+    try:
+        return json.loads((dist / "manifest.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {"publications": []}
+
+
+def merge_manifest(previous: dict, publications: list[Publication], results: dict[str, list[EditionResult]],
+                   dist: Path) -> dict:
+    """New results replace old ones; editions not rebuilt this time keep their entries if their files exist."""
+    old = {p["slug"]: {e["lang"]: e for e in p.get("editions", [])} for p in previous.get("publications", [])}
+    out = []
+    for publication in publications:
+        editions = old.get(publication.slug, {})
+        for result in results.get(publication.slug, []):
+            editions[result.lang] = asdict(result)
+        order = [spec.language.tag for spec in publication.editions]
+        kept = [editions[tag] for tag in order if tag in editions
+                and all((dist / a["path"]).exists() for a in editions[tag]["artifacts"])]
+        out.append({"slug": publication.slug, "title": publication.strings["title"].text,
+                    "subtitle": publication.strings["subtitle"].text, "year": publication.year,
+                    "source_language": publication.source_language, "editions": kept})
+    return {"publications": out}
+
+
+def render_index(project: Project, manifest: dict) -> str:
+    from babel.support import NullTranslations
+
+    env = environment(project.templates, NullTranslations())
+    publications = []
+    for pub in manifest["publications"]:
+        editions = []
+        for e in pub["editions"]:
+            editions.append({
+                "lang": e["lang"], "dir": e["dir"], "name": e["name"],
+                "href": f"{pub['slug']}/{e['lang']}/index.html",
+                "status_label": e["status"],
+                "completeness_label": format_percent(e["completeness"], locale="en") + " translated",
+                "downloads": [{"format": a["format"], "href": a["path"]} for a in e["artifacts"]
+                              if a["format"] != "html"],
+            })
+        publications.append({**pub, "editions": editions})
+    css = (project.templates / "style.css").read_text(encoding="utf-8")
+    return render_page(env, "index.html.j2", publications=publications, css=css)
+
+
+def _swap_into_place(staging: Path, dist: Path) -> None:
+    """Replace dist/ by the finished staging folder, never leaving a half-written dist/."""
+    old = None
+    if dist.exists():
+        old = dist.with_name(f".dist-old-{os.getpid()}")
+        dist.rename(old)
+    staging.rename(dist)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+__all__ = ["FORMATS", "Project", "build", "load", "PipelineError"]

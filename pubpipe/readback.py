@@ -1,0 +1,81 @@
+"""Read artifacts back to text, the way a reader's software sees them.
+
+Tests and the citation gate both use these: a check that the suggested
+citation is in the PDF means it is in the PDF's extractable text, not in some
+file we wrote on the side.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import pypdf
+from lxml import etree, html
+
+XHTML = "{http://www.w3.org/1999/xhtml}"
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+M = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
+
+
+def html_text(path: Path) -> str:
+    tree = html.parse(str(path))
+    for node in tree.xpath("//script|//style"):
+        node.drop_tree()
+    body = tree.find("body")
+    return body.text_content() if body is not None else ""
+
+
+def epub_documents(path: Path) -> list[tuple[str, bytes]]:
+    """The XHTML documents of an EPUB in spine order."""
+    with zipfile.ZipFile(path) as epub:
+        container = etree.fromstring(epub.read("META-INF/container.xml"))
+        opf_path = container.find(".//{*}rootfile").get("full-path")
+        opf = etree.fromstring(epub.read(opf_path))
+        base = PurePosixPath(opf_path).parent
+        items = {item.get("id"): item.get("href") for item in opf.iter("{*}item")}
+        spine = [items[ref.get("idref")] for ref in opf.iter("{*}itemref")]
+        return [(str(base / href), epub.read(str(base / href))) for href in spine]
+
+
+def epub_text(path: Path) -> str:
+    texts = []
+    for _name, data in epub_documents(path):
+        root = etree.fromstring(data)
+        body = root.find(f"{XHTML}body")
+        texts.append("".join(body.itertext()) if body is not None else "")
+    return "\n".join(texts)
+
+
+def docx_xml(path: Path, part: str = "word/document.xml") -> bytes:
+    with zipfile.ZipFile(path) as docx:
+        return docx.read(part)
+
+
+def docx_text(path: Path) -> str:
+    parts = []
+    with zipfile.ZipFile(path) as docx:
+        names = ["word/document.xml"] + (["word/footnotes.xml"] if "word/footnotes.xml" in docx.namelist() else [])
+        for name in names:
+            root = etree.fromstring(docx.read(name))
+            for para in root.iter(f"{W}p"):
+                parts.append("".join(node.text or "" for node in para.iter(f"{W}t", f"{M}t")))
+    return "\n".join(parts)
+
+
+def pdf_text(path: Path) -> str:
+    reader = pypdf.PdfReader(str(path))
+    return "\n".join(page.extract_text() or "" for page in reader.pages)
+
+
+def read_text(path: Path) -> str:
+    """Text of any artifact we build, dispatched on the extension."""
+    suffix = path.suffix.lower()
+    return {".html": html_text, ".epub": epub_text, ".docx": docx_text, ".pdf": pdf_text}[suffix](path)
+
+
+def squash(text: str) -> str:
+    """Compare texts across formats: NFC, no whitespace at all (PDF lines break inside CJK words)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFC", text))

@@ -1,0 +1,85 @@
+"""DOCX through pandoc, with a reference document generated here from pandoc's default.
+
+The reference document carries our styles (fonts per script slot, heading
+colours, sizes) and the edition's language on the document defaults, so the
+text is spell-checked and shaped in the right language. Nothing binary is
+committed: the reference is rebuilt from code, deterministically.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pypandoc
+from lxml import etree
+
+from .edition import Edition
+from .pandoc_ast import write
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+ACCENT = "1F5C4A"
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _w(tag: str) -> str:
+    return f"{{{W}}}{tag}"
+
+
+def _set_fonts(rpr: etree._Element, latin: str, east_asia: str, complex_script: str) -> None:
+    fonts = rpr.find(_w("rFonts"))
+    if fonts is None:
+        fonts = etree.SubElement(rpr, _w("rFonts"))
+        rpr.insert(0, fonts)
+    for attr in list(fonts.attrib):
+        del fonts.attrib[attr]
+    fonts.set(_w("ascii"), latin)
+    fonts.set(_w("hAnsi"), latin)
+    fonts.set(_w("eastAsia"), east_asia)
+    fonts.set(_w("cs"), complex_script)
+
+
+def _styles(xml: bytes, lang: str) -> bytes:
+    root = etree.fromstring(xml)
+    defaults = root.find(f"{_w('docDefaults')}/{_w('rPrDefault')}/{_w('rPr')}")
+    _set_fonts(defaults, "Noto Serif", "Noto Serif CJK SC", "Noto Naskh Arabic")
+    for tag, value in (("sz", "21"), ("szCs", "22")):
+        defaults.find(_w(tag)).set(_w("val"), value)
+    language = defaults.find(_w("lang"))
+    for attr in ("val", "eastAsia", "bidi"):
+        language.set(_w(attr), lang)
+    for style in root.findall(_w("style")):
+        style_id = style.get(_w("styleId"))
+        if style_id in ("Title", "Subtitle") or (style_id or "").startswith("Heading"):
+            rpr = style.find(_w("rPr"))
+            if rpr is None:
+                rpr = etree.SubElement(style, _w("rPr"))
+            _set_fonts(rpr, "Noto Sans", "Noto Sans CJK SC", "Noto Sans Arabic")
+            for color in rpr.findall(_w("color")):
+                rpr.remove(color)
+            color = etree.SubElement(rpr, _w("color"))
+            color.set(_w("val"), ACCENT)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def reference_docx(output: Path, lang: str) -> Path:
+    """Pandoc's default reference.docx with our styles and `lang` (e.g. zh-CN) on the defaults."""
+    default = subprocess.run([pypandoc.get_pandoc_path(), "--print-default-data-file", "reference.docx"],
+                             check=True, capture_output=True).stdout
+    with zipfile.ZipFile(io.BytesIO(default)) as source, zipfile.ZipFile(output, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "word/styles.xml":
+                data = _styles(data, lang)
+            info = zipfile.ZipInfo(name, FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, data)
+    return output
+
+
+def render_docx(edition: Edition, ast: dict, output: Path, reference: Path) -> None:
+    meta = dict(ast["meta"])
+    meta.pop("lang", None)  # the language lives in the reference document's defaults
+    write({**ast, "meta": meta}, "docx", [f"--reference-doc={reference}"], outputfile=output)

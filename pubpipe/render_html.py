@@ -1,0 +1,37 @@
+"""HTML edition pages and the release index, from Jinja2 templates with autoescaping.
+
+The article body is pandoc's HTML of the sanitized AST (the only markup
+marked safe); every other value, translated or not, is escaped by Jinja.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+from babel.support import NullTranslations
+from markupsafe import Markup
+
+from .pandoc_ast import stringify, write
+
+
+def environment(templates: Path, translations: NullTranslations) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
+                             undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"],
+                             trim_blocks=True, lstrip_blocks=True)
+    env.install_gettext_translations(translations, newstyle=True)
+    return env
+
+
+def table_of_contents(ast: dict) -> list[dict[str, str]]:
+    return [{"id": block["c"][1][0], "text": stringify(block["c"][2])}
+            for block in ast["blocks"] if block.get("t") == "Header" and block["c"][0] == 1]
+
+
+def body_html(ast: dict) -> Markup:
+    html = write(ast, "html5", ["--mathml", "--wrap=none", "--shift-heading-level-by=1"])
+    return Markup(html)  # pandoc output of a sanitized AST: raw blocks and unsafe links were removed
+
+
+def render_page(env: jinja2.Environment, template: str, **context) -> str:
+    return env.get_template(template).render(**context)

@@ -1,0 +1,96 @@
+"""PDF through Typst, in process: pandoc writes the body, our template owns the page.
+
+Tagged PDF declaring PDF/UA-1, with explicit fonts per script, the edition's
+/Lang (zh-CN, not zh-US) and a fixed timestamp so builds are byte-identical.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from pathlib import Path
+
+import jinja2
+import typst
+
+from .edition import Edition
+from .fonts import FontStack, stack_for
+from .pandoc_ast import stringify, write
+
+
+def typst_string(value: object) -> str:
+    """A typst string literal: the only way a value reaches the template."""
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def typst_fonts(families: tuple[str, ...], latin_in_cjk: bool) -> str:
+    items = []
+    for index, family in enumerate(families):
+        if index == 0 and latin_in_cjk:
+            items.append(f'(name: {typst_string(family)}, covers: "latin-in-cjk")')
+        else:
+            items.append(typst_string(family))
+    return "(" + ", ".join(items) + ",)"
+
+
+def _environment(templates: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates), autoescape=False, undefined=jinja2.StrictUndefined,
+        variable_start_string="<<", variable_end_string=">>", block_start_string="<%", block_end_string="%>",
+        comment_start_string="<#", comment_end_string="#>", keep_trailing_newline=True,
+    )
+    env.filters["str"] = typst_string
+    return env
+
+
+def with_equation_alt_text(ast: dict) -> dict:
+    """Wrap display math in math.equation(alt: ...) so the tagged PDF meets PDF/UA-1."""
+    ast = copy.deepcopy(ast)
+
+    def walk(node):
+        if isinstance(node, list):
+            out = []
+            for child in node:
+                if isinstance(child, dict) and child.get("t") == "Math" and child["c"][0]["t"] == "DisplayMath":
+                    tex = child["c"][1]
+                    out += [
+                        {"t": "RawInline", "c": ["typst", f"#math.equation(block: true, alt: {typst_string(tex)}, "]},
+                        child,
+                        {"t": "RawInline", "c": ["typst", ")"]},
+                    ]
+                else:
+                    out.append(walk(child))
+            return out
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        return node
+
+    ast["blocks"] = walk(ast["blocks"])
+    return ast
+
+
+def typst_source(edition: Edition, ast: dict, templates: Path, context: dict) -> str:
+    body = write(with_equation_alt_text(ast), "typst-citations", ["--wrap=none"])
+    stack: FontStack = stack_for(edition.language.script)
+    return _environment(templates).get_template("brief.typ.j2").render(
+        body=body,
+        body_fonts=typst_fonts(stack.body, stack.latin_in_cjk),
+        heading_fonts=typst_fonts(stack.heading, stack.latin_in_cjk),
+        math_fonts=typst_fonts(stack.math, False),
+        lang=edition.language.locale.language,
+        region=edition.language.region,
+        dir=edition.language.direction,
+        **context,
+    )
+
+
+def compile_pdf(source: str, output: Path, epoch: int) -> None:
+    timestamp = dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
+    pdf = typst.compile(source.encode("utf-8"), format="pdf", pdf_standards=["ua-1"],
+                        timestamp=int(timestamp.timestamp()))
+    output.write_bytes(pdf)
+
+
+def plain(markdown_inlines_ast: list) -> str:
+    return stringify(markdown_inlines_ast)

@@ -1,0 +1,79 @@
+"""The `ui` domain: strings of the templates, extracted with Babel's Jinja2 support.
+
+Templates are shared by every publication, so there is one `ui` catalog per
+language, next to the content catalogs.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.support import NullTranslations, Translations
+
+from .catalogs import read_catalog
+from .diagnostics import Diagnostic
+from .languages import Language
+
+DOMAIN = "ui"
+TYPST_DELIMITERS = {
+    "variable_start_string": "<<", "variable_end_string": ">>", "block_start_string": "<%",
+    "block_end_string": "%>", "comment_start_string": "<#", "comment_end_string": "#>",
+}
+METHODS = [("**.typ.j2", "jinja2.ext:babel_extract"), ("**.j2", "jinja2.ext:babel_extract")]
+OPTIONS = {"**.typ.j2": {"extensions": "jinja2.ext.i18n", **TYPST_DELIMITERS},
+           "**.j2": {"extensions": "jinja2.ext.i18n"}}
+
+
+def ui_template_path(locales: Path) -> Path:
+    return locales / f"{DOMAIN}.pot"
+
+
+def ui_catalog_path(locales: Path, language: Language) -> Path:
+    return locales / language.catalog_dir / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def build_ui_template(templates: Path, root: Path, project_year: int) -> Catalog:
+    import datetime as dt
+
+    date = dt.datetime(project_year, 1, 1, tzinfo=dt.timezone.utc)
+    catalog = Catalog(project="ui", version=str(project_year), creation_date=date, revision_date=date,
+                      fuzzy=False, charset="utf-8")
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(templates), METHODS, OPTIONS, comment_tags=("Translators:",), strip_comment_tags=True
+    ):
+        path = str((templates / filename).relative_to(root)) if (templates / filename).is_relative_to(root) else filename
+        notes = ["Interface text of the templates."] + list(comments)
+        if "{" in str(message) or "%(" in str(message):
+            notes.append("Keep unchanged: the %(name)s placeholders.")
+        existing = catalog.get(message, context)
+        if existing is not None:
+            existing.locations.append((path, lineno))
+        else:
+            catalog.add(message, None, [(path, lineno)], auto_comments=notes, context=context)
+    return catalog
+
+
+def load_ui(locales: Path, language: Language, source_language: str) -> tuple[NullTranslations, list[Diagnostic]]:
+    """gettext translations for the templates; fuzzy entries are never used."""
+    if language.tag == source_language:
+        return NullTranslations(), []
+    catalog, problems = read_catalog(ui_catalog_path(locales, language), language)
+    if catalog is None:
+        return NullTranslations(), problems
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN), problems
+
+
+def ui_completeness(translations: NullTranslations, template: Catalog) -> tuple[int, int]:
+    """(translated, total) messages of the ui template in these translations."""
+    total = [m for m in template if m.id]
+    if not isinstance(translations, Translations):
+        return 0, len(total)
+    done = sum(1 for m in total if translations._catalog.get(m.id))
+    return done, len(total)

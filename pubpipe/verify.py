@@ -1,0 +1,90 @@
+"""Stage 5: verify what was written, from the artifacts themselves.
+
+Typst draws empty boxes silently when no font has a glyph, so each PDF is
+read back: every embedded font must be one the language's stack chose, every
+character it draws must be in that font's cmap, and no glyph may lack a
+Unicode mapping (the sign of a .notdef box).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pypdf
+
+from .fonts import FontStack, coverage_by_postscript_name
+from .readback import read_text, squash
+
+SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
+
+
+def _fonts(resources, seen: set) -> list:
+    found = []
+    if not resources:
+        return found
+    resources = resources.get_object()
+    for font in (resources.get("/Font") or {}).values():
+        font = font.get_object()
+        if id(font) not in seen:
+            seen.add(id(font))
+            found.append(font)
+    for xobject in (resources.get("/XObject") or {}).values():
+        xobject = xobject.get_object()
+        if xobject.get("/Resources"):
+            found += _fonts(xobject["/Resources"], seen)
+    return found
+
+
+def _unicode_chars(font) -> set[str]:
+    to_unicode = font.get("/ToUnicode")
+    if not to_unicode:
+        return set()
+    cmap = to_unicode.get_object().get_data().decode("latin-1")
+    chars: set[str] = set()
+    for block in re.findall(r"beginbfchar(.*?)endbfchar", cmap, re.S):
+        for hexa in re.findall(r"<[0-9A-Fa-f]+>\s*<([0-9A-Fa-f]+)>", block):
+            chars |= set(bytes.fromhex(hexa).decode("utf-16-be", errors="replace"))
+    for block in re.findall(r"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for lo, hi, dst in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+            start = int(dst, 16)
+            chars |= {chr(start + k) for k in range(int(hi, 16) - int(lo, 16) + 1)}
+    return chars
+
+
+def postscript_name(font) -> str:
+    name = str(font.get("/BaseFont", "")).lstrip("/")
+    name = SUBSET_PREFIX.sub("", name)
+    return name.removesuffix("-Identity-H")
+
+
+def pdf_font_problems(path: Path, stack: FontStack) -> list[str]:
+    """Problems with the fonts of a PDF, as sentences; empty when every glyph is covered."""
+    reader = pypdf.PdfReader(str(path))
+    coverage = coverage_by_postscript_name()
+    problems = []
+    seen: set = set()
+    allowed = {family.replace(" ", "").lower() for family in stack.body + stack.heading + stack.math}
+    allowed |= {"newcmmath"} if "New Computer Modern Math" in stack.math else set()
+    for page in reader.pages:
+        for font in _fonts(page.get("/Resources"), seen):
+            name = postscript_name(font)
+            family = name.split("-")[0].lower()
+            if family not in allowed:
+                problems.append(f"font '{name}' is a fallback outside the chosen stack")
+            cmap = coverage.get(name)
+            if cmap is None:
+                continue  # typst's own embedded math font: no file to read, covered by the .notdef test
+            missing = sorted(ch for ch in _unicode_chars(font) if ord(ch) not in cmap and not ch.isspace())
+            if missing:
+                problems.append(f"font '{name}' draws characters it lacks: {''.join(missing[:20])}")
+    text = "".join(page.extract_text() or "" for page in reader.pages)
+    if "\x00" in text or "\ufffd" in text:
+        problems.append(f"{text.count(chr(0)) + text.count(chr(0xFFFD))} glyph(s) have no font (empty boxes)")
+    return problems
+
+
+def missing_passages(path: Path, passages: dict[str, str]) -> list[tuple[str, str]]:
+    """(label, expected) for each passage whose text is not in the artifact."""
+    text = squash(read_text(path))
+    return [(label, expected) for label, expected in passages.items() if squash(expected) not in text]
