@@ -1,0 +1,108 @@
+"""`build.py update`: regenerate the templates and merge them into every catalog.
+
+Merge rules, on top of Babel's `Catalog.update`:
+- a changed segment becomes fuzzy and keeps its previous msgid (`#| msgid`);
+- a removed segment becomes obsolete (`#~`);
+- a new segment starts empty: Babel may pre-fill it from a similar string
+  that still exists (e.g. "Download EPUB" from "Download PDF"); that guess is
+  dropped, because it is a different message, not an edited one;
+- translator comments are kept; references and extracted comments follow the source.
+The output is written only when it changes, with the catalog's own line
+wrapping, so running update twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po, write_po
+
+from .catalogs import build_template, catalog_path, serialize, template_path, WIDTH
+from .languages import Language
+from .publication import Publication
+from .ui import build_ui_template, ui_catalog_path, ui_template_path
+
+
+@dataclass(frozen=True)
+class Change:
+    path: Path
+    action: str  # created, updated, unchanged
+
+
+def detect_width(text: str, catalog: Catalog) -> int:
+    """The wrapping the file already uses: Babel's 76 columns, or none (one line per string)."""
+    lines = set(text.split("\n"))
+
+    def score(width: int) -> int:
+        return len(lines & set(render_po(catalog, width).split("\n")))
+
+    return 0 if score(0) > score(WIDTH) else WIDTH
+
+
+def render_po(catalog: Catalog, width: int) -> str:
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, width=width, sort_output=False, include_previous=True, ignore_obsolete=False)
+    return buffer.getvalue().decode("utf-8")
+
+
+def merge(existing_text: str, template: Catalog, language: Language) -> str:
+    catalog = read_po(io.StringIO(existing_text), locale=str(language.locale) if not language.is_pseudo else None)
+    width = detect_width(existing_text, catalog)
+    catalog.update(template, no_fuzzy_matching=False, update_header_comment=False, update_creation_date=True)
+    for message in catalog:
+        if not message.id or not message.fuzzy or not message.previous_id:
+            continue
+        previous = message.previous_id[0] if isinstance(message.previous_id, (list, tuple)) else message.previous_id
+        if previous in template and previous != message.id:
+            # the similar string still exists: this is a new message, not an edit of that one
+            message.string = ""
+            message.flags.discard("fuzzy")
+            message.previous_id = []
+    return render_po(catalog, width)
+
+
+def new_catalog(template: Catalog, language: Language) -> str:
+    catalog = Catalog(locale=None if language.is_pseudo else str(language.locale), domain=template.domain,
+                      project=template.project, version=template.version, creation_date=template.creation_date,
+                      revision_date=template.creation_date, fuzzy=False, msgid_bugs_address=template.msgid_bugs_address,
+                      last_translator="", language_team=f"{language.native_name}")
+    catalog.update(template, no_fuzzy_matching=True)
+    text = render_po(catalog, WIDTH)
+    if language.is_pseudo:
+        text = text.replace('"MIME-Version: 1.0\\n"', f'"Language: {language.catalog_dir}\\n"\n"MIME-Version: 1.0\\n"', 1)
+    return text
+
+
+def _write(path: Path, text: str, changes: list[Change]) -> None:
+    old = path.read_text(encoding="utf-8") if path.exists() else None
+    if old == text:
+        changes.append(Change(path, "unchanged"))
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    changes.append(Change(path, "created" if old is None else "updated"))
+
+
+def update(root: Path, locales: Path, templates: Path, publications: list[Publication],
+           languages: list[Language]) -> list[Change]:
+    """Write the .pot files and merge them into the catalogs of `languages`."""
+    changes: list[Change] = []
+    year = max((p.year for p in publications), default=2026)
+    ui_template = build_ui_template(templates, root, year)
+    _write(ui_template_path(locales), serialize(ui_template), changes)
+    pairs = [(ui_template, lambda lang: ui_catalog_path(locales, lang))]
+    for publication in publications:
+        template = build_template(publication, root)
+        _write(template_path(locales, publication), serialize(template), changes)
+        pairs.append((template, lambda lang, p=publication: catalog_path(locales, p, lang)))
+    for language in languages:
+        for template, path_of in pairs:
+            path = path_of(language)
+            if path.exists():
+                _write(path, merge(path.read_text(encoding="utf-8"), template, language), changes)
+            else:
+                _write(path, new_catalog(template, language), changes)
+    return changes
