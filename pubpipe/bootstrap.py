@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BUILD_PACKAGES = ["fonts-noto-core", "fonts-noto-cjk"]
+BUILD_PACKAGES = ["fonts-noto-core", "fonts-noto-cjk", "poppler-utils"]
 TEST_PACKAGES = ["gettext", "default-jre-headless"]
 MARKER = "PUBPIPE_IN_VENV"
 
@@ -24,6 +24,8 @@ def _installed(package: str) -> bool:
     if package == "default-jre-headless" and shutil.which("java"):
         return True
     if package == "gettext" and shutil.which("msgfmt"):
+        return True
+    if package == "poppler-utils" and shutil.which("pdftotext"):
         return True
     result = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
     return result.returncode == 0 and "install ok installed" in result.stdout

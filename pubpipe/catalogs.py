@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from babel.messages.catalog import Catalog, Message
+from babel.messages.catalog import Catalog
 from babel.messages.pofile import PoFileError, read_po, write_po
 
 from .diagnostics import Diagnostic, error
@@ -70,7 +71,7 @@ def build_template(publication: Publication, root: Path) -> Catalog:
     catalog = Catalog(project=domain(publication), version=str(publication.year),
                       creation_date=_catalog_date(publication), revision_date=_catalog_date(publication),
                       fuzzy=False, charset="utf-8",
-                      msgid_bugs_address=publication.meta.get("contact", ""))
+                      msgid_bugs_address=publication.contact)
     for segment in publication.segments:
         location = (_relative(segment.path, root), segment.line)
         existing = catalog.get(segment.text)
@@ -84,7 +85,7 @@ def build_template(publication: Publication, root: Path) -> Catalog:
 def _catalog_date(publication: Publication) -> dt.datetime:
     year = publication.year
     date = publication.date if isinstance(publication.date, dt.date) else dt.date(year, 1, 1)
-    return dt.datetime(date.year, date.month, date.day, tzinfo=dt.timezone.utc)
+    return dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
 
 
 def _relative(path: str, root: Path) -> str:
@@ -102,25 +103,27 @@ def serialize(catalog: Catalog) -> str:
 
 @dataclass(frozen=True)
 class Translations:
-    """Looked-up translations of one edition; fuzzy and empty entries do not count."""
+    """Looked-up translations of one edition.
+
+    Fuzzy and empty entries do not count, nor do entries a check rejected:
+    all of them fall back to the source text.
+    """
 
     path: str | None
     catalog: Catalog | None
+    rejected: frozenset[str] = frozenset()
 
     def lookup(self, msgid: str) -> str | None:
-        if self.catalog is None:
+        if self.catalog is None or msgid in self.rejected:
             return None
         message = self.catalog.get(msgid)
         if message is None or not message.string or message.fuzzy:
             return None
         return message.string if isinstance(message.string, str) else None
 
-    def message(self, msgid: str) -> Message | None:
-        return None if self.catalog is None else self.catalog.get(msgid)
-
 
 def read_catalog(path: Path, language: Language) -> tuple[Catalog | None, list[Diagnostic]]:
-    """Parse a .po strictly: every malformed line is reported with its number."""
+    """Parse a .po strictly: every malformed line and header problem is reported with its number."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -139,42 +142,68 @@ def read_catalog(path: Path, language: Language) -> tuple[Catalog | None, list[D
         return None, [error(path, exc.lineno + 1, f"malformed catalog: {exc.args[0]}", "po-syntax")]
     except Exception as exc:  # Babel raises assorted errors on garbage; report, never crash
         return None, [error(path, 1, f"malformed catalog: {exc}", "po-syntax")]
-    header_language = (catalog.mime_headers and dict(catalog.mime_headers).get("Language", "")) or ""
-    if header_language.replace("-", "_") != language.catalog_dir:
-        problems.append(error(path, _header_line(text, "Language"),
-                              f"header Language is '{header_language}' but the catalog is in "
-                              f"'{language.catalog_dir}/'; they must match", "po-header"))
-    return catalog, problems
+    from .checks import check_header
+
+    return catalog, check_header(path, catalog, text, language)
 
 
 def _syntax_problems(path: Path, text: str):
-    """Lines that are neither comments nor keyword/string lines: what Babel would silently skip."""
+    """What Babel would silently skip or merge: malformed lines, a msgid without msgstr, duplicates.
+
+    A small state machine over the lines, so the diagnostic names the line a
+    translator has to fix (a missing quote, a lost `msgstr`).
+    """
+    seen: dict[tuple[str, str], int] = {}
+    state, entry_line, context, msgid_parts = "start", 0, "", []
+    current: list[str] | None = None
+
+    def finish() -> Iterator[Diagnostic]:
+        if state in ("msgid", "msgid_plural"):
+            yield error(path, entry_line, "this msgid has no msgstr", "po-syntax")
+        elif state == "msgstr" and msgid_parts is not None:
+            key = (context, "".join(msgid_parts))
+            if key in seen and key[1]:
+                yield error(path, entry_line, f"duplicate entry; the same msgid is already at line {seen[key]}",
+                            "po-syntax")
+            seen.setdefault(key, entry_line)
+
     for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()
-        if stripped.startswith("#~"):
-            stripped = stripped[2:].strip()
-        elif stripped.startswith("#"):
+        if stripped.startswith("#~") or not stripped or stripped.startswith("#"):
+            if stripped.startswith("#~") and not PO_LINE.match(stripped[2:].strip() or '""'):
+                yield error(path, number, f"malformed obsolete line {stripped[:50]!r}", "po-syntax")
             continue
-        if stripped and not PO_LINE.match(stripped):
+        if not PO_LINE.match(stripped):
             yield error(path, number, f"malformed line {stripped[:50]!r}: expected msgid, msgstr, msgctxt "
                                       "or a quoted string (is a quote missing?)", "po-syntax")
-
-
-def _header_line(text: str, field: str) -> int:
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line.startswith(f'"{field}:'):
-            return number
-    return 1
-
-
-def message_line(text: str, msgid: str) -> int:
-    """Line of the `msgid` of an entry, for diagnostics about that entry."""
-    first = msgid.split("\n", 1)[0]
-    needle = first.replace("\\", "\\\\").replace('"', '\\"')[:40]
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line.startswith("msgid ") and needle[:20] in line:
-            return number
-    for number, line in enumerate(text.split("\n"), start=1):
-        if needle[:20] and needle[:20] in line:
-            return number
-    return 1
+            continue
+        keyword = stripped.split(" ", 1)[0] if not stripped.startswith('"') else None
+        value = stripped[stripped.index('"'):]
+        if keyword == "msgctxt" or (keyword == "msgid" and state != "msgctxt"):
+            yield from finish()
+            entry_line, context, msgid_parts = number, "", []
+        if keyword is None:
+            if state == "start":
+                yield error(path, number, "a string continues nothing: msgid or msgstr is missing before it",
+                            "po-syntax")
+            elif current is not None:
+                current.append(value)
+            continue
+        if keyword == "msgctxt":
+            state, current = "msgctxt", []
+            context_parts = current
+            context_parts.append(value)
+        elif keyword == "msgid":
+            if state == "msgctxt":
+                context = "".join(current or [])
+            state, current = "msgid", msgid_parts
+            current.append(value)
+        elif keyword == "msgid_plural":
+            if state != "msgid":
+                yield error(path, number, "msgid_plural must follow a msgid", "po-syntax")
+            state, current = "msgid_plural", []
+        elif keyword.startswith("msgstr"):
+            if state not in ("msgid", "msgid_plural", "msgstr"):
+                yield error(path, number, "msgstr without a msgid before it", "po-syntax")
+            state, current = "msgstr", []
+    yield from finish()

@@ -2,6 +2,9 @@
 
 The library never prints or exits; this module turns its results and
 diagnostics into lines on the terminal and an exit code.
+
+    build.py [build] [--lang TAG] [--format FMT] [--publication SLUG] [--strict]
+    build.py update | status [--json] | check [--artifacts|--build] | glossary | pseudo | previews
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from pathlib import Path
 from .diagnostics import Diagnostic, PipelineError
 from .pipeline import FORMATS, Project, build, load
 
+COMMANDS = ("build", "update", "status", "check", "glossary", "pseudo", "previews")
+
 
 def _split(values: list[str] | None) -> list[str] | None:
     if not values:
@@ -23,6 +28,7 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 
 def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
+    """One line per problem, compiler style; GitHub annotations too when running in Actions."""
     annotate = bool(os.environ.get("GITHUB_ACTIONS"))
     for diagnostic in diagnostics:
         print(diagnostic, file=sys.stderr)
@@ -43,28 +49,57 @@ def _validate_choices(project: Project, langs, formats, slugs) -> list[str]:
     from .publication import discover
 
     known_slugs = [p.name for p in discover(project.content)]
+    if not known_slugs:
+        messages.append(f"error: no publication found under {project.content} (a folder with a publication.yaml)")
     for slug in slugs or []:
         if slug not in known_slugs:
             messages.append(f"error: unknown publication '{slug}'; choose from: {', '.join(known_slugs)}")
     if langs:
-        loaded = load(project, None, slugs)
+        from .languages import PSEUDO
+
+        loaded = load(project, None, slugs, catalogs=False)
         known = sorted({spec.language.tag for p in loaded.publications for spec in p.editions})
         for lang in langs:
-            if lang not in known:
+            if lang not in known and lang not in PSEUDO:
                 messages.append(f"error: unknown language '{lang}'; choose from: {', '.join(known)}")
     return messages
 
 
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="build.py", description="Multilingual publication pipeline.")
+    sub = parser.add_subparsers(dest="command")
+
+    def selection(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--lang", action="append", metavar="TAG", help="language(s), e.g. zh-Hans or fr,es")
+        p.add_argument("--publication", action="append", metavar="SLUG", help="publication(s) under content/")
+
+    p = sub.add_parser("build", help="build every edition into dist/ (the default)")
+    selection(p)
+    p.add_argument("--format", action="append", metavar="FMT", help=f"format(s): {', '.join(FORMATS)}")
+    p.add_argument("--strict", action="store_true",
+                   help="release mode: refuse editions below their completeness threshold or with check errors")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    return parser
+
+
 def main(argv: list[str] | None = None, root: Path | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="build.py", description="Build every edition of every publication.")
-    parser.add_argument("--lang", action="append", metavar="TAG", help="language(s) to build, e.g. zh-Hans or en,fr")
-    parser.add_argument("--format", action="append", metavar="FMT", help=f"format(s): {', '.join(FORMATS)}")
-    parser.add_argument("--publication", action="append", metavar="SLUG", help="publication(s) under content/")
-    parser.add_argument("--strict", action="store_true",
-                        help="refuse editions below their completeness threshold (release mode)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print only problems")
-    args = parser.parse_args(argv)
-    project = Project(root or Path.cwd())
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--project" in argv[:-1]:  # the tests point the command at a copy of the sources
+        at = argv.index("--project")
+        root = Path(argv[at + 1])
+        del argv[at : at + 2]
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "build")
+    args = _parser().parse_args(argv)
+    project = Project((root or Path.cwd()).resolve())
+    try:
+        return COMMAND_HANDLERS[args.command](project, args)
+    except PipelineError as failure:
+        print_diagnostics(failure.diagnostics)
+        return 1
+
+
+def cmd_build(project: Project, args: argparse.Namespace) -> int:
     langs, formats, slugs = _split(args.lang), _split(args.format), _split(args.publication)
     bad = _validate_choices(project, langs, formats, slugs)
     if bad:
@@ -77,11 +112,16 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
 
     started = time.perf_counter()
     try:
-        manifest = build(project, langs, formats, slugs, args.strict, report)
+        manifest, warnings = build(project, langs, formats, slugs, args.strict, report)
     except PipelineError as failure:
         print_diagnostics(failure.diagnostics)
         print("build failed; dist/ was left as it was", file=sys.stderr)
         return 1
+    if warnings:
+        print_diagnostics(warnings)
     count = sum(len(e["artifacts"]) for p in manifest["publications"] for e in p["editions"])
-    report(f"done: {count} artifacts in dist/ in {time.perf_counter() - started:.1f} s")
+    report(f"done: {count} artifacts in {project.dist} in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+COMMAND_HANDLERS = {"build": cmd_build}

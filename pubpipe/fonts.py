@@ -9,7 +9,7 @@ and after (every character in the PDF is drawn by a font that has it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import typst
 from fontTools.ttLib import TTFont
@@ -55,7 +55,7 @@ def _typst_fonts() -> tuple:
     return tuple(typst.Fonts().fonts())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _face(path: str, index: int) -> tuple[str, frozenset[int]]:
     font = TTFont(path, fontNumber=index, lazy=True)
     name = font["name"].getDebugName(6) or ""
@@ -81,7 +81,7 @@ def font_problems(stack: FontStack, where: str) -> list[Diagnostic]:
     ]
 
 
-@lru_cache(maxsize=None)
+@cache
 def family_coverage(family: str) -> frozenset[int]:
     """Code points covered by a family's regular face (as typst finds it)."""
     faces = [f for f in _typst_fonts() if f.family == family and f.path]
@@ -91,7 +91,7 @@ def family_coverage(family: str) -> frozenset[int]:
     return _face(str(faces[0].path), faces[0].index)[1]
 
 
-@lru_cache(maxsize=None)
+@cache
 def coverage_by_postscript_name() -> dict[str, frozenset[int]]:
     """PostScript name -> covered code points, for every face of the families we use."""
     wanted = set(PACKAGES)

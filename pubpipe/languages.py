@@ -14,6 +14,7 @@ from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 
 TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|\d{3}))?$")
+FULL_WIDTH_PARENS = {"zh", "ja"}
 PSEUDO = {"en-XA": "en"}  # pseudo-locales: (tag -> locale whose CLDR data they borrow)
 
 
@@ -68,6 +69,9 @@ def parse_language(tag: str) -> Language:
     else:
         native = locale.get_display_name(locale) or tag
         native = native[:1].upper() + native[1:]
+        if locale.language in FULL_WIDTH_PARENS and " (" in native:
+            # CLDR's localeDisplayPattern for these is "{0}（{1}）"; Babel hard-codes " (...)"
+            native = native.replace(" (", "（").replace(")", "）")
     return Language(tag, locale, locale.text_direction, region, native)
 
 

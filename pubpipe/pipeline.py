@@ -15,28 +15,31 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from babel.numbers import format_percent
 from babel.units import format_unit
 
 from . import pandoc_ast
 from .catalogs import Translations, catalog_path, read_catalog
+from .checks import ENTRY_CHECKS, Context, check_catalog
 from .diagnostics import Diagnostic, PipelineError, error, raise_if_errors
 from .edition import Edition, make_edition
 from .fonts import font_problems, stack_for, uncovered
-from .publication import Publication, discover, load_publication
+from .languages import PSEUDO, parse_language
+from .publication import EditionSpec, Publication, discover, load_publication
 from .readback import read_text, squash
 from .render_docx import reference_docx, render_docx
 from .render_epub import render_epub
-from .render_html import body_html, environment, render_page, table_of_contents
+from .render_html import body_html, environment, render_page, stylesheet, table_of_contents
 from .render_pdf import compile_pdf, typst_source
 from .ui import load_ui
 from .verify import pdf_font_problems
 
 FORMATS = ("html", "pdf", "epub", "docx")
+DEMOTING_CHECKS = set(ENTRY_CHECKS)  # an entry error shows the source text instead, except with --strict
 Report = Callable[[str], None]
 
 
@@ -84,52 +87,83 @@ def artifact_name(edition: Edition, fmt: str) -> str:
     return "index.html" if fmt == "html" else f"{edition.publication.slug}.{edition.tag}.{fmt}"
 
 
-def load(project: Project, langs: list[str] | None = None, slugs: list[str] | None = None) -> Loaded:
-    """Stages 1-3: publications, catalogs and editions, with every problem collected."""
+def load(project: Project, langs: list[str] | None = None, slugs: list[str] | None = None,
+         catalogs: bool = True) -> Loaded:
+    """Stages 1-3: publications, catalogs (read and checked) and editions, with every problem collected."""
     publications, problems = [], []
     for root in discover(project.content):
         if slugs and root.name not in slugs:
             continue
-        publication, found = load_publication(root.relative_to(project.root) if root.is_relative_to(project.root) else root)
+        relative = root.relative_to(project.root) if root.is_relative_to(project.root) else root
+        publication, found = load_publication(relative)
         problems += found
         if publication:
             publications.append(publication)
     editions = []
     for publication in publications:
-        for spec in publication.editions:
-            if langs and spec.language.tag not in langs:
-                continue
-            translations = Translations(None, None)
-            if spec.language.tag != publication.source_language:
-                path = catalog_path(project.locales, publication, spec.language)
-                catalog, found = read_catalog(path, spec.language)
-                problems += found
-                if catalog is None and not found:
-                    problems.append(error(path, 1, f"no catalog for {spec.language.tag}; run "
-                                                   "'python build.py update' to create it", "missing-catalog"))
-                translations = Translations(str(path), catalog)
-            ui, found = load_ui(project.locales, spec.language, publication.source_language)
+        for spec in editions_of(publication, langs):
+            translations, ui, found = read_translations(project, publication, spec) if catalogs else \
+                (Translations(None, None), None, [])
             problems += found
             editions.append((make_edition(publication, spec, translations), ui))
     return Loaded(publications, editions, problems)
 
 
+def editions_of(publication: Publication, langs: list[str] | None) -> list[EditionSpec]:
+    """The declared editions, filtered; a pseudo-locale is added when asked for by name."""
+    specs = [spec for spec in publication.editions if not langs or spec.language.tag in langs]
+    for tag in langs or []:
+        if tag in PSEUDO and all(spec.language.tag != tag for spec in specs):
+            specs.append(EditionSpec(parse_language(tag), "draft", 0.0))
+    return specs
+
+
+def read_translations(project: Project, publication: Publication, spec: EditionSpec):
+    """The edition's content and ui catalogs, checked; entries with errors are rejected (fall back)."""
+    problems: list[Diagnostic] = []
+    translations = Translations(None, None)
+    if spec.language.tag != publication.source_language:
+        path = catalog_path(project.locales, publication, spec.language)
+        catalog, found = read_catalog(path, spec.language)
+        problems += found
+        if catalog is None and not found:
+            problems.append(error(path, 1, f"no catalog for {spec.language.tag}; run "
+                                           "'python build.py update' to create it", "missing-catalog"))
+        rejected: set[str] = set()
+        if catalog is not None:
+            found, rejected = check_catalog(path, catalog, check_context(publication, spec))
+            problems += found
+        translations = Translations(str(path), catalog, frozenset(rejected))
+    ui, found = load_ui(project.locales, spec.language, publication.source_language)
+    return translations, ui, problems + found
+
+
+def check_context(publication: Publication, spec: EditionSpec) -> Context:
+    return Context(spec.language, spec.native_digits, publication.glossary, publication.name_rules)
+
+
 def check_editions(loaded: Loaded, formats: list[str], strict: bool) -> list[Diagnostic]:
-    """Stage 4: problems that would spoil an artifact, found before rendering."""
+    """Stage 4: problems that would spoil an artifact, found before rendering.
+
+    Entry-level catalog errors only demote the entry to a fallback, unless the
+    build is strict (a release), where any error refuses the edition.
+    """
     problems = []
     for edition, _ui in loaded.editions:
         where = edition.catalog_path or edition.publication.metadata_path
         if "pdf" in formats:
             stack = stack_for(edition.language.script)
-            problems += font_problems(stack, where)
+            missing_fonts = font_problems(stack, where)
+            problems += missing_fonts
             text = edition.body + "".join(edition.strings.values())
             missing = uncovered(text, stack.body)
-            if missing and not font_problems(stack, where):
+            if missing and not missing_fonts:
                 problems.append(error(where, 1, f"no font of the {edition.tag} stack covers "
                                                 f"{''.join(sorted(missing))!r}", "font-coverage"))
         if strict and edition.completeness < edition.spec.min_completeness:
             problems.append(error(where, 1, f"{edition.tag} is {edition.completeness:.0%} translated, below its "
-                                            f"threshold of {edition.spec.min_completeness:.0%}", "completeness"))
+                                            f"threshold of {edition.spec.min_completeness:.0%} (--strict)",
+                                  "completeness"))
     return problems
 
 
@@ -138,7 +172,7 @@ def source_date_epoch(publications: list[Publication]) -> int:
     if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
         return int(os.environ["SOURCE_DATE_EPOCH"])
     year = publications[0].year if publications else 2026
-    return int(dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc).timestamp())
+    return int(dt.datetime(year, 1, 1, tzinfo=dt.UTC).timestamp())
 
 
 def build(project: Project, langs: list[str] | None = None, formats: list[str] | None = None,
@@ -147,9 +181,9 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
     formats = [f for f in FORMATS if f in (formats or FORMATS)]
     loaded = load(project, langs, slugs)
     problems = loaded.problems + check_editions(loaded, formats, strict)
-    raise_if_errors(problems)
-    for problem in problems:
-        report(str(problem))
+    blocking = problems if strict else [p for p in problems if p.check not in DEMOTING_CHECKS]
+    raise_if_errors(blocking)
+    warnings = [p for p in problems if p not in blocking or p.severity != "error"]
     epoch = source_date_epoch(loaded.publications)
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
     staging = Path(tempfile.mkdtemp(prefix=".dist-staging-", dir=project.root))
@@ -173,7 +207,7 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     report(f"manifest: {project.dist / 'manifest.json'}")
-    return manifest
+    return manifest, warnings
 
 
 def build_edition(project: Project, edition: Edition, ui, formats: list[str], staging: Path, scratch: Path,
@@ -267,9 +301,9 @@ def render_html(project: Project, edition: Edition, ast: dict, ui, folder: Path,
         iyrp=pub.name("iyrp", edition.tag), year=pub.year, original_group=context["original_group"],
         source_lang=pub.source_language, editions=others, downloads=downloads,
         toc=table_of_contents(ast), body=body_html(ast), notices=[],
-        publisher=pub.name(pub.meta["publisher"], pub.source_language), contact=pub.meta.get("contact", ""),
+        publisher=pub.name(pub.meta["publisher"], pub.source_language), contact=pub.contact,
         licence=pub.meta.get("licence", {}).get("name", ""), licence_url=pub.meta.get("licence", {}).get("url", ""),
-        identifier=pub.meta.get("identifier", ""), css=(project.templates / "style.css").read_text(encoding="utf-8"),
+        identifier=pub.meta.get("identifier", ""), css=stylesheet(project.templates),
     )
 
 
@@ -320,8 +354,7 @@ def render_index(project: Project, manifest: dict) -> str:
                               if a["format"] != "html"],
             })
         publications.append({**pub, "editions": editions})
-    css = (project.templates / "style.css").read_text(encoding="utf-8")
-    return render_page(env, "index.html.j2", publications=publications, css=css)
+    return render_page(env, "index.html.j2", publications=publications, css=stylesheet(project.templates))
 
 
 def _swap_into_place(staging: Path, dist: Path) -> None:

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, error
+from .glossary import Glossary, load_glossary
 from .languages import Language, parse_language
+from .names import NameRules
 from .segments import Segment, SegmentedDocument, segment_markdown
 from .yamlfile import KeyPath, line_of, load_yaml
 
@@ -31,6 +33,7 @@ class EditionSpec:
     language: Language
     status: str  # official or draft
     min_completeness: float
+    native_digits: bool = False  # numbers in the language's own digits (languages.<tag>.digits: native)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,15 @@ class Publication:
     strings: dict[str, Segment] = field(repr=False)  # translatable metadata strings
     references: list[dict[str, Any]] = field(repr=False)
     editions: tuple[EditionSpec, ...] = ()
+    glossary: Glossary | None = field(default=None, repr=False)
+
+    @property
+    def name_rules(self) -> NameRules:
+        return NameRules.from_names(self.meta["names"])
+
+    @property
+    def contact(self) -> str:
+        return self.name("contact", self.source_language) if "contact" in self.meta["names"] else ""
 
     @property
     def metadata_path(self) -> str:
@@ -62,8 +74,9 @@ class Publication:
 
     @property
     def year(self) -> int:
+        """The year cited: `year` if given (checked against `date`), else the year of `date`."""
         date = self.meta["date"]
-        return date if isinstance(date, int) else date.year
+        return self.meta.get("year") or (date if isinstance(date, int) else date.year)
 
     def name(self, key: str, tag: str) -> str:
         """A recurring name in a language, falling back to the source language."""
@@ -127,9 +140,12 @@ def load_publication(root: Path) -> tuple[Publication | None, list[Diagnostic]]:
     for tag, spec in meta["languages"].items():
         spec = spec or {}
         editions.append(EditionSpec(parse_language(tag), spec.get("status", "draft"),
-                                    float(spec.get("min_completeness", meta.get("min_completeness", 1.0)))))
+                                    float(spec.get("min_completeness", meta.get("min_completeness", 1.0))),
+                                    spec.get("digits", "latn") == "native"))
+    glossary, found = load_glossary(root / "glossary.yaml")
+    problems += found
     publication = Publication(root.name, root, meta, lines, document, strings,
-                              [item for item in references if isinstance(item, dict)], tuple(editions))
+                              [item for item in references if isinstance(item, dict)], tuple(editions), glossary)
     problems += check_citation_keys(publication)
     problems += check_placeholders(publication)
     return publication, problems
@@ -149,6 +165,19 @@ def _check_metadata(meta: dict, lines: dict[KeyPath, int], path: str, folder: st
     if not isinstance(date, (dt.date, int)) or isinstance(date, dt.datetime):
         problems.append(error(path, line_of(lines, "date"),
                               f"date must be YYYY-MM-DD or a year, not {date!r}", "metadata"))
+    elif "year" in meta:
+        date_year = date if isinstance(date, int) else date.year
+        if meta["year"] != date_year:
+            problems.append(error(path, line_of(lines, "year"),
+                                  f"year {meta['year']!r} disagrees with the date {date!s} (year {date_year}); "
+                                  "the cited year must be the year of publication", "record-year"))
+    names = meta["names"]
+    if not isinstance(names, dict) or not all(isinstance(v, dict) and v.get(meta["source_language"])
+                                              for v in names.values()):
+        problems.append(error(path, line_of(lines, "names"), "every entry under 'names' must map language tags "
+                                                             f"to a form, including '{meta['source_language']}'",
+                              "metadata"))
+        return problems
     strings = meta["strings"]
     if not isinstance(strings, dict):
         problems.append(error(path, line_of(lines, "strings"), "'strings' must be a mapping", "metadata"))
@@ -174,6 +203,10 @@ def _check_metadata(meta: dict, lines: dict[KeyPath, int], path: str, folder: st
         if status not in ("official", "draft"):
             problems.append(error(path, line_of(lines, "languages", tag, "status"),
                                   f"status must be 'official' or 'draft', not '{status}'", "metadata"))
+        digits = (spec or {}).get("digits", "latn")
+        if digits not in ("latn", "native"):
+            problems.append(error(path, line_of(lines, "languages", tag, "digits"),
+                                  f"digits must be 'latn' or 'native', not '{digits}'", "metadata"))
     for key in ("corporate_author", "publisher"):
         if meta.get(key) and meta[key] not in meta["names"]:
             problems.append(error(path, line_of(lines, key),

@@ -8,11 +8,11 @@ file we wrote on the side.
 from __future__ import annotations
 
 import re
+import subprocess
 import unicodedata
 import zipfile
 from pathlib import Path, PurePosixPath
 
-import pypdf
 from lxml import etree, html
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -66,8 +66,15 @@ def docx_text(path: Path) -> str:
 
 
 def pdf_text(path: Path) -> str:
-    reader = pypdf.PdfReader(str(path))
-    return "\n".join(page.extract_text() or "" for page in reader.pages)
+    """Text in logical order, as poppler's pdftotext gives it.
+
+    pypdf returns Arabic from typst PDFs in visual order, with marks detached
+    from their letters; poppler applies the bidi algorithm, so right-to-left
+    text reads back as it was written.
+    """
+    result = subprocess.run(["pdftotext", "-enc", "UTF-8", "-nopgbrk", str(path), "-"],
+                            capture_output=True, check=True)
+    return result.stdout.decode("utf-8")
 
 
 def read_text(path: Path) -> str:
@@ -76,6 +83,15 @@ def read_text(path: Path) -> str:
     return {".html": html_text, ".epub": epub_text, ".docx": docx_text, ".pdf": pdf_text}[suffix](path)
 
 
+BIDI_CONTROLS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+
+
 def squash(text: str) -> str:
-    """Compare texts across formats: NFC, no whitespace at all (PDF lines break inside CJK words)."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFC", text))
+    """Compare texts across formats: NFC, no whitespace at all (PDF lines break inside CJK words).
+
+    Bidi controls go, and so does punctuation: at the edge of a right-to-left
+    run, a PDF's text layer may put a full stop or bracket on the other side
+    of the run, although the reader sees it in the right place.
+    """
+    text = BIDI_CONTROLS.sub("", unicodedata.normalize("NFC", text))
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LNM")

@@ -33,5 +33,10 @@ def body_html(ast: dict) -> Markup:
     return Markup(html)  # pandoc output of a sanitized AST: raw blocks and unsafe links were removed
 
 
+def stylesheet(templates: Path) -> Markup:
+    """Our own CSS file, inlined so a page works offline; trusted, so not HTML-escaped."""
+    return Markup((templates / "style.css").read_text(encoding="utf-8"))
+
+
 def render_page(env: jinja2.Environment, template: str, **context) -> str:
     return env.get_template(template).render(**context)

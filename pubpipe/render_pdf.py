@@ -86,7 +86,7 @@ def typst_source(edition: Edition, ast: dict, templates: Path, context: dict) ->
 
 
 def compile_pdf(source: str, output: Path, epoch: int) -> None:
-    timestamp = dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
+    timestamp = dt.datetime.fromtimestamp(epoch, dt.UTC)
     pdf = typst.compile(source.encode("utf-8"), format="pdf", pdf_standards=["ua-1"],
                         timestamp=int(timestamp.timestamp()))
     output.write_bytes(pdf)

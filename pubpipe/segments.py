@@ -10,8 +10,8 @@ document is cut into contiguous pieces and nothing is thrown away.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 HEADING = re.compile(r"#{1,6}(\s|$)")
 LIST_MARKER = re.compile(r"(?P<lead>[ \t]*)(?P<marker>(?:[-*+]|\d{1,9}[.)]|#[.)]|\(?[a-zA-Z][.)])[ \t]+)")
@@ -142,7 +142,7 @@ def _block_pieces(block: list[str], path: str, first_line: int) -> Iterator[Piec
         marker = LIST_MARKER.match(item[0])
         if label:
             yield from _slot(item, path, first_line + start, label.group(0), "footnote",
-                             note=label.group(0).rstrip(": \t"))
+                             cont_indent=_common_indent(item[1:]), note=label.group(0).rstrip(": \t"))
         elif marker:
             lead = marker.group("lead")
             yield from _slot(item, path, first_line + start, lead, "list-item",
@@ -150,6 +150,13 @@ def _block_pieces(block: list[str], path: str, first_line: int) -> Iterator[Piec
         else:
             lead = LEAD.match(item[0]).group(0)
             yield from _slot(item, path, first_line + start, lead, "paragraph")
+
+
+def _common_indent(lines: list[str]) -> str:
+    """The indentation every continuation line shares (footnote bodies use four spaces)."""
+    if not lines:
+        return ""
+    return min((LEAD.match(line).group(0) for line in lines), key=len)
 
 
 def _slot(lines: list[str], path: str, line_no: int, prefix: str, kind: str,

@@ -39,7 +39,7 @@ def ui_catalog_path(locales: Path, language: Language) -> Path:
 def build_ui_template(templates: Path, root: Path, project_year: int) -> Catalog:
     import datetime as dt
 
-    date = dt.datetime(project_year, 1, 1, tzinfo=dt.timezone.utc)
+    date = dt.datetime(project_year, 1, 1, tzinfo=dt.UTC)
     catalog = Catalog(project="ui", version=str(project_year), creation_date=date, revision_date=date,
                       fuzzy=False, charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(

@@ -20,7 +20,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from .catalogs import build_template, catalog_path, serialize, template_path, WIDTH
+from .catalogs import WIDTH, build_template, catalog_path, serialize, template_path
 from .languages import Language
 from .publication import Publication
 from .ui import build_ui_template, ui_catalog_path, ui_template_path
