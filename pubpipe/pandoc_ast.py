@@ -23,6 +23,7 @@ READER = "markdown-raw_html-raw_tex-raw_attribute-markdown_in_html_blocks"
 SAFE_SCHEMES = ("http://", "https://", "mailto:", "#")
 SAFE_ATTRIBUTES = {"lang", "dir"}
 SELF_ID = "suggested-citation-self"
+WORKING_META = ("csl", "nocite", "references", "link-citations")
 
 
 def edition_markdown(edition: Edition, notices: str = "") -> str:
@@ -84,6 +85,8 @@ def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
                                 extra_args=["--citeproc", f"--csl={csl}"], sandbox=True)
     ast = sanitize(json.loads(out))
     move_self_citation(ast)
+    for key in WORKING_META:  # used up by citeproc; never written into a document's properties
+        ast["meta"].pop(key, None)
     return ast
 
 

@@ -13,6 +13,7 @@ import unicodedata
 import zipfile
 from pathlib import Path, PurePosixPath
 
+import pypdf
 from lxml import etree, html
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -65,14 +66,23 @@ def docx_text(path: Path) -> str:
     return "\n".join(parts)
 
 
+TYPE_AREA = (0.07, 0.93)  # fractions of the page height between the running header and the page numbers
+
+
 def pdf_text(path: Path) -> str:
-    """Text in logical order, as poppler's pdftotext gives it.
+    """The text of the type area, in logical order, as poppler's pdftotext gives it.
 
     pypdf returns Arabic from typst PDFs in visual order, with marks detached
     from their letters; poppler applies the bidi algorithm, so right-to-left
-    text reads back as it was written.
+    text reads back as it was written. Running headers and page numbers sit
+    in the margins and are left out, so a sentence that crosses a page break
+    reads back whole.
     """
-    result = subprocess.run(["pdftotext", "-enc", "UTF-8", "-nopgbrk", str(path), "-"],
+    box = pypdf.PdfReader(str(path)).pages[0].mediabox
+    width, height = float(box.width), float(box.height)
+    top, bottom = (round(height * f) for f in TYPE_AREA)
+    result = subprocess.run(["pdftotext", "-enc", "UTF-8", "-nopgbrk", "-r", "72", "-x", "0", "-y", str(top),
+                             "-W", str(round(width)), "-H", str(bottom - top), str(path), "-"],
                             capture_output=True, check=True)
     return result.stdout.decode("utf-8")
 

@@ -22,6 +22,7 @@ from .pandoc_ast import write
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 ACCENT = "1F5C4A"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+DOCX_PROPERTIES = ("title", "subtitle", "author", "date", "description", "keywords", "subject")
 
 
 def _w(tag: str) -> str:
@@ -80,6 +81,6 @@ def reference_docx(output: Path, lang: str) -> Path:
 
 
 def render_docx(edition: Edition, ast: dict, output: Path, reference: Path) -> None:
-    meta = dict(ast["meta"])
-    meta.pop("lang", None)  # the language lives in the reference document's defaults
+    # core properties only (title, author, date...); the language lives in the reference document's defaults
+    meta = {key: value for key, value in ast["meta"].items() if key in DOCX_PROPERTIES}
     write({**ast, "meta": meta}, "docx", [f"--reference-doc={reference}"], outputfile=output)
