@@ -113,13 +113,19 @@ class Translations:
     catalog: Catalog | None
     rejected: frozenset[str] = frozenset()
 
+    def state(self, msgid: str) -> str:
+        """translated, missing (not in the catalog), untranslated, fuzzy or rejected (by a check)."""
+        message = self.catalog.get(msgid) if self.catalog is not None else None
+        if message is None:
+            return "missing"
+        if not message.string or not isinstance(message.string, str):
+            return "untranslated"
+        if message.fuzzy:
+            return "fuzzy"
+        return "rejected" if msgid in self.rejected else "translated"
+
     def lookup(self, msgid: str) -> str | None:
-        if self.catalog is None or msgid in self.rejected:
-            return None
-        message = self.catalog.get(msgid)
-        if message is None or not message.string or message.fuzzy:
-            return None
-        return message.string if isinstance(message.string, str) else None
+        return self.catalog.get(msgid).string if self.state(msgid) == "translated" else None
 
 
 def read_catalog(path: Path, language: Language) -> tuple[Catalog | None, list[Diagnostic]]:

@@ -30,6 +30,7 @@ URL = re.compile(r"(?:https?|ftp|mailto):[^\s)\]>\"'»]+|[\w.+-]+@[\w-]+(?:\.[\w
 LINK_TARGET = re.compile(r"\]\(([^)\s]*)")
 FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\]")
 DIGITS = re.compile(r"\d+")
+PYTHON_FORMAT = re.compile(r"%\(\w+\)[sd]")
 HEADING = re.compile(r"^(#{1,6})\s")
 LIST_MARKER = re.compile(r"^(?:[-*+]|\d{1,9}[.)]|#[.)])(?=[ \t])")
 MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)(.+?)(?<!\s)\$", re.S)
@@ -123,10 +124,12 @@ def check_formula(source: str, target: str, ctx: Context) -> Iterator[Finding]:
 
 
 def check_placeholders(source: str, target: str, ctx: Context) -> Iterator[Finding]:
-    a, b = Counter(PLACEHOLDER.findall(source)), Counter(PLACEHOLDER.findall(target))
+    def found(text: str) -> Counter:
+        return Counter([f"{{{k}}}" for k in PLACEHOLDER.findall(text)] + PYTHON_FORMAT.findall(text))
+
+    a, b = found(source), found(target)
     if a != b:
-        yield "error", _diff("placeholders", Counter(f"{{{k}}}" for k in a.elements()),
-                             Counter(f"{{{k}}}" for k in b.elements()))
+        yield "error", _diff("placeholders", a, b)
 
 
 def _unescaped(text: str, token: str) -> int:

@@ -79,6 +79,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="release mode: refuse editions below their completeness threshold or with check errors")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+
+    p = sub.add_parser("update", help="regenerate the .pot templates and CITATION.cff, merge into every catalog")
+    selection(p)
+    p = sub.add_parser("status", help="translation progress of every catalog")
+    selection(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output for CI")
+    p = sub.add_parser("check", help="catalog checks and the citation gate")
+    selection(p)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--artifacts", action="store_true", help="also read back the artifacts in dist/")
+    group.add_argument("--build", action="store_true", help="build first, then check the artifacts too")
+    sub.add_parser("glossary", help="export each publication's glossary as TBX and CSV into build/glossary/")
+    p = sub.add_parser("pseudo", help="generate the en-XA pseudo-locale catalogs (then build --lang en-XA)")
+    p = sub.add_parser("previews", help="render PNG previews of every edition into build/previews/")
+    selection(p)
     return parser
 
 
@@ -124,4 +139,117 @@ def cmd_build(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMAND_HANDLERS = {"build": cmd_build}
+def _selected(project: Project, args: argparse.Namespace) -> tuple[list[str] | None, list[str] | None] | None:
+    langs, slugs = _split(args.lang), _split(args.publication)
+    bad = _validate_choices(project, langs, None, slugs)
+    if bad:
+        print("\n".join(bad), file=sys.stderr)
+        return None
+    return langs, slugs
+
+
+def cmd_update(project: Project, args: argparse.Namespace) -> int:
+    from .update import update
+
+    selected = _selected(project, args)
+    if selected is None:
+        return 2
+    langs, slugs = selected
+    loaded = load(project, None, slugs, catalogs=False)
+    if loaded.problems:
+        print_diagnostics(loaded.problems)
+        if any(d.severity == "error" for d in loaded.problems):
+            return 1
+    languages = {spec.language.tag: spec.language for p in loaded.publications for spec in p.editions
+                 if spec.language.tag != p.source_language and (not langs or spec.language.tag in langs)}
+    for change in update(project.root, project.locales, project.templates, loaded.publications,
+                         list(languages.values())):
+        if change.action != "unchanged":
+            print(f"{change.action}: {change.path.relative_to(project.root)}")
+    print("catalogs are up to date with the sources")
+    return 0
+
+
+def cmd_status(project: Project, args: argparse.Namespace) -> int:
+    import json
+
+    from .status import format_table, project_status
+
+    selected = _selected(project, args)
+    if selected is None:
+        return 2
+    langs, slugs = selected
+    loaded = load(project, None, slugs, catalogs=False)
+    rows = project_status(project.locales, project.templates, project.root, loaded.publications,
+                          lambda p: [s.language for s in p.editions if not langs or s.language.tag in langs])
+    if args.json:
+        print(json.dumps([row.as_json() for row in rows], ensure_ascii=False, indent=2))
+    else:
+        print(format_table(rows))
+        for row in rows:
+            print(f"{row.translated} of {row.total} messages ({row.percent:.0f}%) translated in {row.path}")
+    return 0
+
+
+def cmd_check(project: Project, args: argparse.Namespace) -> int:
+    from .gate import run_checks
+
+    selected = _selected(project, args)
+    if selected is None:
+        return 2
+    langs, slugs = selected
+    if args.build:
+        try:
+            _manifest, _warnings = build(project, langs, None, slugs, False, lambda line: None)
+        except PipelineError as failure:
+            print_diagnostics(failure.diagnostics)
+            return 1
+    started = time.perf_counter()
+    problems = run_checks(project, langs, artifacts=args.artifacts or args.build)
+    print_diagnostics(problems)
+    errors = sum(d.severity == "error" for d in problems)
+    print(f"check: {'failed' if errors else 'passed'} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def cmd_glossary(project: Project, args: argparse.Namespace) -> int:
+    from .glossary import export_csv, export_tbx
+
+    loaded = load(project, None, None, catalogs=False)
+    out = project.root / "build" / "glossary"
+    out.mkdir(parents=True, exist_ok=True)
+    for publication in loaded.publications:
+        if publication.glossary is None:
+            continue
+        tags = [s.language.tag for s in publication.editions if s.language.tag != publication.source_language]
+        for suffix, text in (("tbx", export_tbx(publication.glossary, tags)),
+                             ("csv", export_csv(publication.glossary, tags))):
+            path = out / f"{publication.slug}.{suffix}"
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path.relative_to(project.root)}")
+    return 0
+
+
+def cmd_pseudo(project: Project, args: argparse.Namespace) -> int:
+    from .pseudo import write_pseudo_catalogs
+
+    loaded = load(project, None, None, catalogs=False)
+    for path in write_pseudo_catalogs(project.root, project.locales, project.templates, loaded.publications):
+        print(f"wrote {path.relative_to(project.root)}")
+    print("now: python build.py --lang en-XA")
+    return 0
+
+
+def cmd_previews(project: Project, args: argparse.Namespace) -> int:
+    from .previews import render_previews
+
+    selected = _selected(project, args)
+    if selected is None:
+        return 2
+    for path in render_previews(project, *selected):
+        print(f"wrote {path.relative_to(project.root)}")
+    return 0
+
+
+COMMAND_HANDLERS = {"build": cmd_build, "update": cmd_update, "status": cmd_status, "check": cmd_check,
+                    "glossary": cmd_glossary, "pseudo": cmd_pseudo, "previews": cmd_previews}

@@ -31,7 +31,11 @@ class Edition:
     body: str  # the translated body (Markdown)
     fallbacks: tuple[Segment, ...]  # segments shown in the source language
     segment_count: int
-    catalog_path: str | None
+    translations: Translations
+
+    @property
+    def catalog_path(self) -> str | None:
+        return self.translations.path
 
     @property
     def language(self) -> Language:
@@ -94,5 +98,4 @@ def make_edition(publication: Publication, spec: EditionSpec, translations: Tran
     values = placeholder_map(publication, spec.language)
     strings = {key: fill_placeholders(translate(seg) or seg.text, values) for key, seg in publication.strings.items()}
     body = reassemble(publication.document, translate)
-    return Edition(publication, spec, strings, body, tuple(fallbacks), len(publication.segments),
-                   translations.path)
+    return Edition(publication, spec, strings, body, tuple(fallbacks), len(publication.segments), translations)

@@ -165,6 +165,15 @@ def suggested_citation(ast: dict) -> str:
     return stringify(inlines[1:]).strip()
 
 
+def reference_entry(ast: dict, key: str) -> str:
+    """A key reference as citeproc rendered it in the reference list, as plain text."""
+    found = _find_div(ast["blocks"], f"ref-{key}")
+    if not found:
+        raise KeyError(f"citeproc did not render the reference '{key}'")
+    blocks, index = found
+    return stringify(blocks[index]["c"][1]).strip()
+
+
 def stringify(node: Any) -> str:
     if isinstance(node, list):
         return "".join(stringify(n) for n in node)
@@ -192,6 +201,8 @@ def stringify(node: Any) -> str:
         return stringify(content[1])
     if kind in ("Emph", "Strong", "Underline", "Strikeout", "Superscript", "Subscript", "SmallCaps", "Plain", "Para"):
         return stringify(content)
+    if kind == "Div":
+        return stringify(content[1])
     return stringify(content) if isinstance(content, list) else ""
 
 

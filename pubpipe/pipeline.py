@@ -21,8 +21,9 @@ from pathlib import Path
 
 from babel.numbers import format_percent
 from babel.units import format_unit
+from markupsafe import Markup
 
-from . import pandoc_ast
+from . import citations, pandoc_ast
 from .catalogs import Translations, catalog_path, read_catalog
 from .checks import ENTRY_CHECKS, Context, check_catalog
 from .diagnostics import Diagnostic, PipelineError, error, raise_if_errors
@@ -30,7 +31,6 @@ from .edition import Edition, make_edition
 from .fonts import font_problems, stack_for, uncovered
 from .languages import PSEUDO, parse_language
 from .publication import EditionSpec, Publication, discover, load_publication
-from .readback import read_text, squash
 from .render_docx import reference_docx, render_docx
 from .render_epub import render_epub
 from .render_html import body_html, environment, render_page, stylesheet, table_of_contents
@@ -39,6 +39,7 @@ from .ui import load_ui
 from .verify import pdf_font_problems
 
 FORMATS = ("html", "pdf", "epub", "docx")
+CITATION_FORMATS = ("bib", "ris")  # written with the HTML edition, which links them
 DEMOTING_CHECKS = set(ENTRY_CHECKS)  # an entry error shows the source text instead, except with --strict
 Report = Callable[[str], None]
 
@@ -124,7 +125,11 @@ def read_translations(project: Project, publication: Publication, spec: EditionS
     translations = Translations(None, None)
     if spec.language.tag != publication.source_language:
         path = catalog_path(project.locales, publication, spec.language)
-        catalog, found = read_catalog(path, spec.language)
+        if path.exists() and not path.resolve().is_relative_to(project.root.resolve()):
+            catalog, found = None, [error(path, 1, "the catalog points outside the repository (a symbolic "
+                                                   "link?); it is not read", "po-syntax")]
+        else:
+            catalog, found = read_catalog(path, spec.language)
         problems += found
         if catalog is None and not found:
             problems.append(error(path, 1, f"no catalog for {spec.language.tag}; run "
@@ -134,7 +139,8 @@ def read_translations(project: Project, publication: Publication, spec: EditionS
             found, rejected = check_catalog(path, catalog, check_context(publication, spec))
             problems += found
         translations = Translations(str(path), catalog, frozenset(rejected))
-    ui, found = load_ui(project.locales, spec.language, publication.source_language)
+    ui, found = load_ui(project.locales, spec.language, publication.source_language,
+                        check_context(publication, spec))
     return translations, ui, problems + found
 
 
@@ -210,23 +216,37 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
     return manifest, warnings
 
 
+def edition_ast(project: Project, edition: Edition, ui) -> dict:
+    """The one pandoc parse of an edition (notices, body, back matter), with citeproc."""
+    return pandoc_ast.parse(edition, project.csl, notice_markdown(project, edition, ui))
+
+
+def expectations_for(edition: Edition, ast: dict) -> citations.Expected:
+    """What each artifact of the edition must carry, from the sources: the citation gate's reference."""
+    plain = {key: pandoc_ast.meta_string(ast, key) for key in ("title", "genre", "citation_label")}
+    keys = edition.publication.meta.get("key_references", [])
+    return citations.Expected(pandoc_ast.suggested_citation(ast), plain["citation_label"],
+                              {key: pandoc_ast.reference_entry(ast, key) for key in keys},
+                              citations.edition_record(edition, plain["title"], plain["genre"]))
+
+
 def build_edition(project: Project, edition: Edition, ui, formats: list[str], staging: Path, scratch: Path,
                   epoch: int, report: Report) -> tuple[EditionResult, list[Diagnostic]]:
     """Stages 5-7 for one edition: parse once, render each format, verify each artifact."""
     pub = edition.publication
     folder = staging / pub.slug / edition.tag
     folder.mkdir(parents=True, exist_ok=True)
-    notices = notice_markdown(project, edition, ui)
-    ast = pandoc_ast.parse(edition, project.csl, notices)
-    citation = pandoc_ast.suggested_citation(ast)
+    ast = edition_ast(project, edition, ui)
+    expected = expectations_for(edition, ast)
     if edition.fallbacks:
         report(f"[{pub.slug} {edition.tag}] {len(edition.fallbacks)} of {edition.segment_count} segments "
-               f"fall back to {pub.source_language} (untranslated or fuzzy)")
+               f"fall back to {pub.source_language} (untranslated, fuzzy or rejected by a check)")
     context = page_context(edition, ast)
     problems: list[Diagnostic] = []
     for fmt in [f for f in ("pdf", "epub", "docx", "html") if f in formats]:
         started = time.perf_counter()
         target = folder / artifact_name(edition, fmt)
+        written = [target]
         if fmt == "pdf":
             compile_pdf(typst_source(edition, ast, project.templates, context["typst"]), target, epoch)
             for sentence in pdf_font_problems(target, stack_for(edition.language.script)):
@@ -239,17 +259,28 @@ def build_edition(project: Project, edition: Edition, ui, formats: list[str], st
                 reference_docx(reference, edition.language.pdf_lang)
             render_docx(edition, ast, target, reference)
         else:
-            target.write_text(render_html(project, edition, ast, ui, folder, context), encoding="utf-8")
-        if squash(citation) not in squash(read_text(target)):
-            problems.append(error(target.relative_to(staging), 1, "the suggested citation is missing from the "
-                                  f"artifact; expected: {citation}", "suggested-citation"))
+            written = write_citation_files(edition, expected.record, folder) + [target]
+            target.write_text(render_html(project, edition, ast, ui, folder, context, expected.record),
+                              encoding="utf-8")
+        for path in written:
+            problems += citations.verify_artifact(path, f"dist/{path.relative_to(staging)}", expected,
+                                                  edition.language.pdf_lang)
         size = target.stat().st_size
         report(f"[{pub.slug} {edition.tag}] {fmt:<4} -> dist/{target.relative_to(staging)} "
                f"({size / 1024:.0f} KB, {time.perf_counter() - started:.2f} s)")
-    artifacts = [_artifact(staging, folder / artifact_name(edition, f), f) for f in FORMATS
+    artifacts = [_artifact(staging, folder / artifact_name(edition, f), f) for f in FORMATS + CITATION_FORMATS
                  if (folder / artifact_name(edition, f)).exists()]
     return EditionResult(edition.tag, edition.language.native_name, edition.language.direction, edition.spec.status,
-                         edition.completeness, len(edition.fallbacks), citation, artifacts), problems
+                         edition.completeness, len(edition.fallbacks), expected.citation, artifacts), problems
+
+
+def write_citation_files(edition: Edition, record: citations.Record, folder: Path) -> list[Path]:
+    """The "Cite this brief" downloads: BibLaTeX and RIS, from the record."""
+    bib, ris = folder / artifact_name(edition, "bib"), folder / artifact_name(edition, "ris")
+    key = f"{edition.publication.slug.replace('-', '')}{record.year}{edition.tag.replace('-', '')}"
+    bib.write_text(citations.bib_text(record, key), encoding="utf-8")
+    ris.write_bytes(citations.ris_text(record).encode("utf-8"))
+    return [bib, ris]
 
 
 def notice_markdown(project: Project, edition: Edition, ui) -> str:
@@ -279,31 +310,39 @@ def page_context(edition: Edition, ast: dict) -> dict:
     }
 
 
-def render_html(project: Project, edition: Edition, ast: dict, ui, folder: Path, context: dict) -> str:
+MIME = {"pdf": "application/pdf", "epub": "application/epub+zip", "bib": "application/x-bibtex",
+        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "ris": "application/x-research-info-systems"}
+
+
+def render_html(project: Project, edition: Edition, ast: dict, ui, folder: Path, context: dict,
+                record: citations.Record) -> str:
     pub = edition.publication
     env = environment(project.templates, ui)
     locale = edition.language.locale
-    labels = {"pdf": "PDF", "epub": "EPUB", "docx": "DOCX"}
-    downloads = []
-    for fmt in ("pdf", "epub", "docx"):
+    downloads, cite_files = [], []
+    for fmt in ("pdf", "epub", "docx", "bib", "ris"):
         path = folder / artifact_name(edition, fmt)
         if path.exists():
             size = format_unit(max(1, round(path.stat().st_size / 1024)), "digital-kilobyte", length="short",
                                locale=locale)
-            downloads.append({"format": fmt, "label": labels[fmt], "href": path.name, "size": size})
+            entry = {"format": fmt, "label": fmt.upper(), "href": path.name, "size": size, "mime": MIME[fmt]}
+            (cite_files if fmt in CITATION_FORMATS else downloads).append(entry)
     others = [{"lang": spec.language.tag, "dir": spec.language.direction, "name": spec.language.native_name,
                "href": f"../{spec.language.tag}/index.html", "current": spec.language.tag == edition.tag}
               for spec in pub.editions]
     plain = context["plain"]
+    pdf = next((d["href"] for d in downloads if d["format"] == "pdf"), None)
     return render_page(
         env, "page.html.j2", lang=edition.tag, dir=edition.language.direction, title=plain["title"],
         subtitle=plain["subtitle"], byline=plain["byline"], genre=plain["genre"],
         iyrp=pub.name("iyrp", edition.tag), year=pub.year, original_group=context["original_group"],
-        source_lang=pub.source_language, editions=others, downloads=downloads,
-        toc=table_of_contents(ast), body=body_html(ast), notices=[],
-        publisher=pub.name(pub.meta["publisher"], pub.source_language), contact=pub.contact,
+        source_lang=pub.source_language, editions=others, downloads=downloads, cite_files=cite_files,
+        toc=table_of_contents(ast), body=body_html(ast),
+        publisher=pub.name(pub.meta["publisher"], edition.tag), contact=pub.contact,
         licence=pub.meta.get("licence", {}).get("name", ""), licence_url=pub.meta.get("licence", {}).get("url", ""),
-        identifier=pub.meta.get("identifier", ""), css=stylesheet(project.templates),
+        identifier=record.identifier, css=stylesheet(project.templates),
+        meta_tags=citations.html_meta(record, pdf), json_ld=Markup(citations.json_ld(record, downloads)),
     )
 
 

@@ -47,6 +47,7 @@ class Publication:
     references: list[dict[str, Any]] = field(repr=False)
     editions: tuple[EditionSpec, ...] = ()
     glossary: Glossary | None = field(default=None, repr=False)
+    reference_lines: dict[KeyPath, int] = field(default_factory=dict, repr=False)
 
     @property
     def name_rules(self) -> NameRules:
@@ -145,7 +146,8 @@ def load_publication(root: Path) -> tuple[Publication | None, list[Diagnostic]]:
     glossary, found = load_glossary(root / "glossary.yaml")
     problems += found
     publication = Publication(root.name, root, meta, lines, document, strings,
-                              [item for item in references if isinstance(item, dict)], tuple(editions), glossary)
+                              [item for item in references if isinstance(item, dict)], tuple(editions), glossary,
+                              ref_lines)
     problems += check_citation_keys(publication)
     problems += check_placeholders(publication)
     return publication, problems

@@ -55,7 +55,8 @@ def docx_xml(path: Path, part: str = "word/document.xml") -> bytes:
         return docx.read(part)
 
 
-def docx_text(path: Path) -> str:
+def docx_paragraphs(path: Path) -> list[str]:
+    """Paragraph texts of the body, then of the footnotes (equations included)."""
     parts = []
     with zipfile.ZipFile(path) as docx:
         names = ["word/document.xml"] + (["word/footnotes.xml"] if "word/footnotes.xml" in docx.namelist() else [])
@@ -63,7 +64,11 @@ def docx_text(path: Path) -> str:
             root = etree.fromstring(docx.read(name))
             for para in root.iter(f"{W}p"):
                 parts.append("".join(node.text or "" for node in para.iter(f"{W}t", f"{M}t")))
-    return "\n".join(parts)
+    return parts
+
+
+def docx_text(path: Path) -> str:
+    return "\n".join(docx_paragraphs(path))
 
 
 TYPE_AREA = (0.07, 0.93)  # fractions of the page height between the running header and the page numbers

@@ -57,23 +57,23 @@ def build_ui_template(templates: Path, root: Path, project_year: int) -> Catalog
     return catalog
 
 
-def load_ui(locales: Path, language: Language, source_language: str) -> tuple[NullTranslations, list[Diagnostic]]:
-    """gettext translations for the templates; fuzzy entries are never used."""
+def load_ui(locales: Path, language: Language, source_language: str,
+            context=None) -> tuple[NullTranslations, list[Diagnostic]]:
+    """gettext translations for the templates; fuzzy entries and entries a check rejects are never used."""
     if language.tag == source_language:
         return NullTranslations(), []
-    catalog, problems = read_catalog(ui_catalog_path(locales, language), language)
+    path = ui_catalog_path(locales, language)
+    catalog, problems = read_catalog(path, language)
     if catalog is None:
         return NullTranslations(), problems
+    if context is not None:
+        from .checks import check_catalog
+
+        found, rejected = check_catalog(path, catalog, context)
+        problems += found
+        for msgid in rejected:
+            catalog.delete(msgid)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return Translations(buffer, domain=DOMAIN), problems
-
-
-def ui_completeness(translations: NullTranslations, template: Catalog) -> tuple[int, int]:
-    """(translated, total) messages of the ui template in these translations."""
-    total = [m for m in template if m.id]
-    if not isinstance(translations, Translations):
-        return 0, len(total)
-    done = sum(1 for m in total if translations._catalog.get(m.id))
-    return done, len(total)

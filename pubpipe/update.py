@@ -21,6 +21,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
 from .catalogs import WIDTH, build_template, catalog_path, serialize, template_path
+from .citations import CFF_NAME, cff_text
 from .languages import Language
 from .publication import Publication
 from .ui import build_ui_template, ui_catalog_path, ui_template_path
@@ -88,21 +89,26 @@ def _write(path: Path, text: str, changes: list[Change]) -> None:
 
 def update(root: Path, locales: Path, templates: Path, publications: list[Publication],
            languages: list[Language]) -> list[Change]:
-    """Write the .pot files and merge them into the catalogs of `languages`."""
+    """Write the .pot files and CITATION.cff, and merge the templates into the catalogs of `languages`."""
     changes: list[Change] = []
     year = max((p.year for p in publications), default=2026)
     ui_template = build_ui_template(templates, root, year)
     _write(ui_template_path(locales), serialize(ui_template), changes)
-    pairs = [(ui_template, lambda lang: ui_catalog_path(locales, lang))]
+    for language in languages:
+        _merge_into(ui_catalog_path(locales, language), ui_template, language, changes)
     for publication in publications:
+        _write(root / publication.root / CFF_NAME, cff_text(publication), changes)
         template = build_template(publication, root)
         _write(template_path(locales, publication), serialize(template), changes)
-        pairs.append((template, lambda lang, p=publication: catalog_path(locales, p, lang)))
-    for language in languages:
-        for template, path_of in pairs:
-            path = path_of(language)
-            if path.exists():
-                _write(path, merge(path.read_text(encoding="utf-8"), template, language), changes)
-            else:
-                _write(path, new_catalog(template, language), changes)
+        own = {spec.language.tag for spec in publication.editions}
+        for language in languages:
+            if language.tag in own or language.is_pseudo:
+                _merge_into(catalog_path(locales, publication, language), template, language, changes)
     return changes
+
+
+def _merge_into(path: Path, template: Catalog, language: Language, changes: list[Change]) -> None:
+    if path.exists():
+        _write(path, merge(path.read_text(encoding="utf-8"), template, language), changes)
+    else:
+        _write(path, new_catalog(template, language), changes)

@@ -1,0 +1,401 @@
+"""The citation gate: one bibliographic record, many renderings, all verified.
+
+The brief's own record lives in publication.yaml. From it come the suggested
+citation (citeproc, in pandoc_ast), CITATION.cff, the .bib and .ris
+downloads, the HTML meta tags and JSON-LD, and the document properties of
+every format. The checks here read each of those back and compare them with
+the record, so a hand edit anywhere shows up as a diagnostic.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pypdf
+import yaml
+from lxml import etree, html
+
+from .diagnostics import Diagnostic, error
+from .edition import Edition
+from .publication import Publication, citation_keys
+from .readback import docx_paragraphs, epub_documents, read_text, squash
+from .yamlfile import line_of
+
+CFF_NAME = "CITATION.cff"
+DC = "{http://purl.org/dc/elements/1.1/}"
+
+
+@dataclass(frozen=True)
+class Record:
+    """The bibliographic record of one edition (the brief's own, localized title)."""
+
+    title: str  # the edition's title (plain text)
+    original_title: str  # the source-language title
+    author: str  # corporate author, in its original form
+    year: int
+    date: str
+    publisher: str
+    identifier: str  # per edition
+    language: str
+    genre: str
+    contact: str
+    licence: str
+    url: str = ""
+
+    @property
+    def is_translation(self) -> bool:
+        return self.title != self.original_title
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What every artifact of an edition must carry."""
+
+    citation: str
+    citation_label: str
+    references: dict[str, str]  # key -> rendered reference-list entry
+    record: Record
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def publication_record(publication: Publication) -> dict:
+    """The record's fields that are the same in every edition."""
+    meta = publication.meta
+    return {
+        "author": publication.name(meta["corporate_author"], publication.source_language),
+        "publisher": publication.name(meta["publisher"], publication.source_language),
+        "year": publication.year,
+        "date": str(meta["date"]),
+        "identifier": meta["identifier"],
+        "original_title": publication.strings["title"].text,
+        "contact": publication.contact,
+        "licence": meta.get("licence", {}).get("name", ""),
+        "url": meta.get("url", ""),
+    }
+
+
+def edition_record(edition: Edition, plain_title: str, plain_genre: str) -> Record:
+    base = publication_record(edition.publication)
+    return Record(title=plain_title, original_title=base["original_title"], author=base["author"],
+                  year=base["year"], date=base["date"], publisher=base["publisher"],
+                  identifier=f"{base['identifier']}:{edition.tag}", language=edition.tag, genre=plain_genre,
+                  contact=base["contact"], licence=base["licence"], url=base["url"])
+
+
+# ---------------------------------------------------------------- renderings
+
+def cff_text(publication: Publication) -> str:
+    """CITATION.cff (Citation File Format 1.2.0) for the publication, from the record."""
+    base = publication_record(publication)
+    authors = [{"name": base["author"]}]
+    for person in publication.meta.get("authors", []):
+        authors.append({"family-names": person["family"], "given-names": person["given"]})
+    languages = list(dict.fromkeys(spec.language.locale.language for spec in publication.editions))  # ISO 639
+    data = {
+        "cff-version": "1.2.0",
+        "message": "If you cite this policy brief, please cite it as below (generated from publication.yaml; "
+                   "do not edit by hand, run 'python build.py update').",
+        "type": "dataset",
+        "title": base["original_title"],
+        "authors": authors,
+        "identifiers": [{"type": "other", "value": base["identifier"],
+                         "description": "Identifier of the publication; each edition appends ':<language>'"}],
+        "license": _spdx(base["licence"]),
+        "contact": [{"name": base["publisher"], "email": base["contact"]}],
+        "preferred-citation": {
+            "type": "report",
+            "title": base["original_title"],
+            "authors": [{"name": base["author"]}],
+            "year": base["year"],
+            "publisher": {"name": base["publisher"], "email": base["contact"]},
+            "languages": languages,
+            "notes": publication.strings["genre"].text,
+        },
+    }
+    if not isinstance(publication.meta["date"], int):  # CFF wants a full date; never invent a day
+        data["date-released"] = publication.meta["date"].isoformat()
+    if base["url"]:
+        data["url"] = base["url"]
+        data["preferred-citation"]["url"] = base["url"]
+    header = f"# Generated from content/{publication.slug}/publication.yaml by 'python build.py update'.\n"
+    return header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+
+
+def _spdx(licence: str) -> str:
+    return licence.replace(" ", "-") if licence else "CC-BY-4.0"
+
+
+def _bib_escape(text: str) -> str:
+    return re.sub(r"([&%$#_{}])", r"\\\1", text).replace("~", r"\textasciitilde{}").replace("^", r"\^{}")
+
+
+def bib_text(record: Record, key: str) -> str:
+    """A BibLaTeX @report entry; the corporate author in double braces so it is not split into names."""
+    fields = [("author", "{" + _bib_escape(record.author) + "}"), ("title", _bib_escape(record.title)),
+              ("type", _bib_escape(record.genre)), ("institution", _bib_escape(record.publisher)),
+              ("year", str(record.year)), ("date", record.date), ("langid", record.language),
+              ("note", f"Identifier: {record.identifier}")]
+    if record.is_translation:
+        fields.insert(2, ("origtitle", _bib_escape(record.original_title)))
+    if record.url:
+        fields.append(("url", record.url))
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
+    return f"@report{{{key},\n{body}\n}}\n"
+
+
+def ris_text(record: Record) -> str:
+    """An RIS record (TY RPRT); OP carries the original title of a translation."""
+    lines = [("TY", "RPRT"), ("AU", record.author), ("TI", record.title)]
+    if record.is_translation:
+        lines.append(("OP", record.original_title))
+    lines += [("PY", str(record.year)), ("DA", record.date), ("PB", record.publisher), ("M3", record.genre),
+              ("LA", record.language), ("SN", record.identifier)]
+    if record.url:
+        lines.append(("UR", record.url))
+    lines.append(("ER", ""))
+    return "".join(f"{tag}  - {value}".rstrip() + "\r\n" for tag, value in lines)
+
+
+def html_meta(record: Record, pdf_href: str | None) -> list[tuple[str, str]]:
+    """Google Scholar (Highwire) tags; citation_pdf_url is relative unless the record has a URL."""
+    tags = [("citation_title", record.title), ("citation_author", record.author),
+            ("citation_publication_date", str(record.year)), ("citation_date", record.date),
+            ("citation_publisher", record.publisher), ("citation_technical_report_institution", record.publisher),
+            ("citation_language", record.language), ("DC.identifier", record.identifier)]
+    if pdf_href:
+        base = record.url.rstrip("/") + "/" + record.language + "/" if record.url else ""
+        tags.append(("citation_pdf_url", base + pdf_href))
+    return tags
+
+
+def json_ld(record: Record, downloads: list[dict]) -> str:
+    """schema.org Report as JSON-LD, safe to put inside <script> (no '<' survives)."""
+    data = {
+        "@context": "https://schema.org", "@type": "Report", "name": record.title, "inLanguage": record.language,
+        "author": {"@type": "Organization", "name": record.author},
+        "publisher": {"@type": "Organization", "name": record.publisher, "email": record.contact},
+        "datePublished": record.date, "identifier": record.identifier, "genre": record.genre,
+        "license": record.licence,
+        "encoding": [{"@type": "MediaObject", "contentUrl": d["href"], "encodingFormat": d["mime"]}
+                     for d in downloads],
+    }
+    if record.is_translation:
+        data["translationOfWork"] = {"@type": "Report", "name": record.original_title}
+    text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# ---------------------------------------------------------------- reading back
+
+def read_record_fields(path: Path) -> dict[str, str]:
+    """The record as a format stores it: title, author, year, language, identifier (where present)."""
+    suffix = path.suffix
+    if suffix == ".html":
+        page = html.parse(str(path))
+        meta = {m.get("name"): m.get("content") for m in page.xpath("//meta[@name]")}
+        fields = {"title": meta.get("citation_title"), "author": meta.get("citation_author"),
+                  "year": meta.get("citation_publication_date"), "publisher": meta.get("citation_publisher"),
+                  "language": meta.get("citation_language"), "identifier": meta.get("DC.identifier")}
+        for script in page.xpath("//script[@type='application/ld+json']"):
+            data = json.loads(script.text)
+            fields.update({"ld:title": data.get("name"), "ld:author": data.get("author", {}).get("name"),
+                           "ld:year": str(data.get("datePublished", ""))[:4], "ld:language": data.get("inLanguage")})
+        return {k: v for k, v in fields.items() if v is not None}
+    if suffix == ".epub":
+        with zipfile.ZipFile(path) as epub:
+            container = etree.fromstring(epub.read("META-INF/container.xml"))
+            opf = etree.fromstring(epub.read(container.find(".//{*}rootfile").get("full-path")))
+        return {"title": opf.findtext(f".//{DC}title"), "author": opf.findtext(f".//{DC}creator"),
+                "year": (opf.findtext(f".//{DC}date") or "")[:4], "language": opf.findtext(f".//{DC}language"),
+                "identifier": opf.findtext(f".//{DC}identifier")}
+    if suffix == ".pdf":
+        reader = pypdf.PdfReader(str(path))
+        info = reader.metadata or {}
+        return {"title": str(info.get("/Title", "")), "author": str(info.get("/Author", "")),
+                "language": str(reader.trailer["/Root"].get("/Lang", ""))}
+    if suffix == ".docx":
+        with zipfile.ZipFile(path) as docx:
+            core = etree.fromstring(docx.read("docProps/core.xml"))
+        return {"title": core.findtext(f".//{DC}title"), "author": core.findtext(f".//{DC}creator")}
+    if suffix == ".bib":
+        text = path.read_text(encoding="utf-8")
+        raw = dict(re.findall(r"^\s*(\w+) = \{(.*)\},?$", text, re.M))
+        unescape = lambda s: re.sub(r"\\([&%$#_{}])", r"\1", s).strip("{}")  # noqa: E731
+        return {"title": unescape(raw.get("title", "")), "author": unescape(raw.get("author", "")),
+                "year": raw.get("year", ""), "publisher": unescape(raw.get("institution", "")),
+                "language": raw.get("langid", ""), "identifier": raw.get("note", "").removeprefix("Identifier: ")}
+    if suffix == ".ris":
+        tags = dict(re.findall(r"^([A-Z][A-Z0-9])  - (.*?)\r?$", path.read_text(encoding="utf-8"), re.M))
+        return {"title": tags.get("TI", ""), "author": tags.get("AU", ""), "year": tags.get("PY", ""),
+                "publisher": tags.get("PB", ""), "language": tags.get("LA", ""), "identifier": tags.get("SN", "")}
+    return {}
+
+
+def expected_fields(record: Record, suffix: str, pdf_lang: str) -> dict[str, str]:
+    common = {"title": record.title, "author": record.author}
+    if suffix == ".html":
+        return {**common, "year": str(record.year), "publisher": record.publisher, "language": record.language,
+                "identifier": record.identifier, "ld:title": record.title, "ld:author": record.author,
+                "ld:year": str(record.year), "ld:language": record.language}
+    if suffix == ".epub":
+        return {**common, "year": str(record.year), "language": record.language, "identifier": record.identifier}
+    if suffix == ".pdf":
+        return {**common, "language": pdf_lang}
+    if suffix in (".bib", ".ris"):
+        return {**common, "year": str(record.year), "publisher": record.publisher, "language": record.language,
+                "identifier": record.identifier}
+    return common
+
+
+def citation_block(path: Path, label: str) -> str | None:
+    """The text of the suggested-citation block of an artifact, without its label; None if not found."""
+    key = squash(label)
+    if path.suffix in (".html", ".epub"):
+        documents = [path.read_bytes()] if path.suffix == ".html" else [d for _n, d in epub_documents(path)]
+        for data in documents:
+            tree = html.fromstring(data) if path.suffix == ".html" else etree.fromstring(data)
+            found = tree.xpath("//*[@id='suggested-citation']")
+            if found:
+                return _after_label("".join(found[0].itertext()), key)
+        return None
+    if path.suffix == ".docx":
+        for paragraph in docx_paragraphs(path):
+            if squash(paragraph).startswith(key):
+                return _after_label(paragraph, key)
+        return None
+    text = read_text(path)  # PDF: the citation is the last block of the document
+    flat = re.sub(r"\s+", " ", text)
+    positions = [m.start() for m in re.finditer(re.escape(label.strip().rstrip(":：").strip()), flat)]
+    return _after_label(flat[positions[-1]:], key) if positions else None
+
+
+def _after_label(text: str, squashed_label: str) -> str:
+    """Drop the label from the start of `text`, comparing the way squash does."""
+    count = 0
+    for index, char in enumerate(text):
+        if count == len(squashed_label):
+            return text[index:].strip(" :：\n\u00a0\u202f")
+        if squash(char):
+            count += 1
+    return ""
+
+
+def verify_artifact(path: Path, shown: str, expected: Expected, pdf_lang: str) -> list[Diagnostic]:
+    """The suggested citation (whole, and nothing else), every key reference and the record fields."""
+    problems = []
+    if path.suffix in (".html", ".epub", ".docx", ".pdf"):
+        block = citation_block(path, expected.citation_label)
+        if block is None or squash(block) != squash(expected.citation):
+            problems.append(error(shown, 1, f"suggested citation differs from the record; expected: "
+                                            f"«{expected.citation}» | found: "
+                                            f"«{block if block is not None else '(no suggested-citation block)'}»",
+                                  "suggested-citation"))
+        flat = squash(read_text(path))
+        for key, entry in expected.references.items():
+            if squash(entry) not in flat:
+                problems.append(error(shown, 1, f"key reference @{key} is missing from the reference list; "
+                                                f"expected: «{entry}»", "key-reference"))
+    found = read_record_fields(path)
+    for name, value in expected_fields(expected.record, path.suffix, pdf_lang).items():
+        if str(found.get(name, "")).strip() != str(value).strip():
+            problems.append(error(shown, 1, f"{name} in the document's metadata differs from the record; "
+                                            f"expected: «{value}» | found: «{found.get(name, '(none)')}»",
+                                  "record-metadata"))
+    return problems
+
+
+# ---------------------------------------------------------------- checks
+
+def check_bibliography_use(publication: Publication) -> list[Diagnostic]:
+    """Every bibliography entry is cited somewhere or declared a key reference."""
+    cited = {key for segment in publication.segments for key in citation_keys(segment.text)}
+    declared = set(publication.meta.get("key_references", []))
+    problems = []
+    for index, item in enumerate(publication.references):
+        if item["id"] not in cited | declared:
+            problems.append(error(publication.references_path,
+                                  line_of(publication.reference_lines, "references", index),
+                                  f"'{item['id']}' is neither cited nor listed under key_references in "
+                                  "publication.yaml", "citation-key"))
+    return problems
+
+
+def check_cff(project_root: Path, publication: Publication) -> list[Diagnostic]:
+    """CITATION.cff agrees with the record, field by field, then byte for byte."""
+    path = publication.root / CFF_NAME
+    shown = str(path)
+    full = path if path.is_absolute() else project_root / path
+    if not full.exists():
+        return [error(shown, 1, "CITATION.cff is missing; run 'python build.py update'", "citation-cff")]
+    text = full.read_text(encoding="utf-8")
+    expected = cff_text(publication)
+    if text == expected:
+        return []
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return [error(shown, mark.line + 1 if mark else 1, f"invalid YAML: {exc}", "citation-cff")]
+    want = yaml.safe_load(expected)
+    lines = {}
+    node = yaml.compose(text)
+    if node is not None:
+        from .yamlfile import _walk
+
+        _walk(node, (), lines)
+    problems = []
+    for path_keys in [("title",), ("preferred-citation", "year"),
+                      ("preferred-citation", "title"), ("preferred-citation", "authors", 0, "name"),
+                      ("preferred-citation", "publisher", "name"), ("identifiers", 0, "value"), ("authors", 0, "name")]:
+        if _get(data, path_keys) != _get(want, path_keys):
+            problems.append(error(shown, line_of(lines, *path_keys),
+                                  f"{'.'.join(map(str, path_keys))} is {_get(data, path_keys)!r} but the record in "
+                                  f"publication.yaml says {_get(want, path_keys)!r}; CITATION.cff is generated: "
+                                  "run 'python build.py update' instead of editing it", "citation-cff"))
+    if not problems:
+        first = next(n for n, (a, b) in enumerate(zip(text.split("\n") + [""], expected.split("\n") + [""]), 1)
+                     if a != b)
+        problems.append(error(shown, first, "CITATION.cff differs from what publication.yaml generates; "
+                                            "run 'python build.py update'", "citation-cff"))
+    return problems
+
+
+def _get(data, keys):
+    for key in keys:
+        try:
+            data = data[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def check_sources(project, loaded) -> list[Diagnostic]:
+    problems = []
+    for publication in loaded.publications:
+        problems += check_bibliography_use(publication)
+        problems += check_cff(project.root, publication)
+    return problems
+
+
+def check_artifacts(project, loaded) -> list[Diagnostic]:
+    """Read back every artifact in dist/ of the loaded editions and verify it against the sources."""
+    from .pipeline import edition_ast, expectations_for
+
+    problems = []
+    for edition, ui in loaded.editions:
+        folder = project.dist / edition.publication.slug / edition.tag
+        if not folder.is_dir():
+            problems.append(error(folder.relative_to(project.root), 1, "no artifacts for this edition; run "
+                                  "'python build.py' first (or check --build)", "missing-artifact"))
+            continue
+        ast = edition_ast(project, edition, ui)
+        expected = expectations_for(edition, ast)
+        for path in sorted(folder.iterdir()):
+            if path.suffix in (".html", ".pdf", ".epub", ".docx", ".bib", ".ris"):
+                shown = str(path.relative_to(project.root))
+                problems += verify_artifact(path, shown, expected, edition.language.pdf_lang)
+    return problems
