@@ -26,7 +26,7 @@ def run_tests(args: list[str]) -> int:
 
 if __name__ == "__main__":
     testing = sys.argv[1:2] == ["test"]
-    bootstrap.ensure(ROOT, for_tests=testing)
+    bootstrap.ensure(ROOT, for_tests=testing, previews="previews" in sys.argv[1:2])
     if testing:
         sys.exit(run_tests(sys.argv[2:]))
     from pubpipe.cli import main

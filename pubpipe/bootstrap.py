@@ -17,6 +17,7 @@ from pathlib import Path
 
 BUILD_PACKAGES = ["fonts-noto-core", "fonts-noto-cjk", "poppler-utils"]
 TEST_PACKAGES = ["gettext", "default-jre-headless"]
+PREVIEW_PACKAGES = ["chromium"]
 MARKER = "PUBPIPE_IN_VENV"
 
 
@@ -26,6 +27,8 @@ def _installed(package: str) -> bool:
     if package == "gettext" and shutil.which("msgfmt"):
         return True
     if package == "poppler-utils" and shutil.which("pdftotext"):
+        return True
+    if package == "chromium" and shutil.which("chromium"):
         return True
     result = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
     return result.returncode == 0 and "install ok installed" in result.stdout
@@ -70,11 +73,12 @@ def ensure_venv(root: Path, extras: str) -> Path:
     return python
 
 
-def ensure(root: Path, for_tests: bool) -> None:
+def ensure(root: Path, for_tests: bool, previews: bool = False) -> None:
     """Make sure everything is installed, then continue inside .venv (re-exec once)."""
     if os.environ.get(MARKER) == "1":
         return
-    ensure_system_packages(BUILD_PACKAGES + (TEST_PACKAGES if for_tests else []))
+    ensure_system_packages(BUILD_PACKAGES + (TEST_PACKAGES if for_tests else [])
+                           + (PREVIEW_PACKAGES if previews else []))
     python = ensure_venv(root, "test" if for_tests else "")
     os.environ[MARKER] = "1"
     os.execv(str(python), [str(python), *sys.argv])

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from babel.dates import format_date, format_skeleton
 from babel.numbers import format_percent
 from babel.units import format_unit
 from markupsafe import Markup
@@ -194,7 +195,8 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
     staging = Path(tempfile.mkdtemp(prefix=".dist-staging-", dir=project.root))
     try:
-        if project.dist.exists():
+        partial = bool(langs or slugs) or formats != list(FORMATS)
+        if partial and project.dist.exists():  # a subset updates the release; a full build replaces it
             shutil.copytree(project.dist, staging, dirs_exist_ok=True)
         previous = _read_manifest(staging)
         results: dict[str, list[EditionResult]] = {}
@@ -248,7 +250,7 @@ def build_edition(project: Project, edition: Edition, ui, formats: list[str], st
         target = folder / artifact_name(edition, fmt)
         written = [target]
         if fmt == "pdf":
-            compile_pdf(typst_source(edition, ast, project.templates, context["typst"]), target, epoch)
+            compile_pdf(typst_source(edition, ast, project.templates, context["typst"], ui), target, epoch)
             for sentence in pdf_font_problems(target, stack_for(edition.language.script)):
                 problems.append(error(target.relative_to(staging), 1, sentence, "font-coverage"))
         elif fmt == "epub":
@@ -296,9 +298,11 @@ def page_context(edition: Edition, ast: dict) -> dict:
     series = f"{plain['genre']} · {iyrp} {pub.year}"
     group = pub.name("working_group", edition.tag)
     original = pub.name("working_group", pub.source_language)
+    published = publication_date(pub.meta["date"], edition.language)
     return {
         "plain": plain,
         "series": series,
+        "published": published,
         "original_group": original if original != group else "",
         "typst": {
             "title": plain["title"], "subtitle": plain["subtitle"], "byline": plain["byline"],
@@ -306,8 +310,16 @@ def page_context(edition: Edition, ast: dict) -> dict:
             "authors": pub.name(pub.meta["corporate_author"], pub.source_language),
             "keywords": ", ".join([plain["genre"], iyrp]),
             "original_group": original if original != group else "",
+            "published": published,
         },
     }
+
+
+def publication_date(date: dt.date | int, language) -> str:
+    """The date as the edition's locale writes it (Babel/CLDR): 2026年, 15 janvier 2026, ..."""
+    if isinstance(date, int):
+        return format_skeleton("y", dt.date(date, 1, 1), locale=language.locale)
+    return format_date(date, "long", locale=language.locale)
 
 
 MIME = {"pdf": "application/pdf", "epub": "application/epub+zip", "bib": "application/x-bibtex",
@@ -337,6 +349,7 @@ def render_html(project: Project, edition: Edition, ast: dict, ui, folder: Path,
         env, "page.html.j2", lang=edition.tag, dir=edition.language.direction, title=plain["title"],
         subtitle=plain["subtitle"], byline=plain["byline"], genre=plain["genre"],
         iyrp=pub.name("iyrp", edition.tag), year=pub.year, original_group=context["original_group"],
+        published=context["published"],
         source_lang=pub.source_language, editions=others, downloads=downloads, cite_files=cite_files,
         toc=table_of_contents(ast), body=body_html(ast),
         publisher=pub.name(pub.meta["publisher"], edition.tag), contact=pub.contact,

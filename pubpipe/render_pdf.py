@@ -16,7 +16,7 @@ import typst
 
 from .edition import Edition
 from .fonts import FontStack, stack_for
-from .pandoc_ast import stringify, write
+from .pandoc_ast import write
 
 
 def typst_string(value: object) -> str:
@@ -34,13 +34,16 @@ def typst_fonts(families: tuple[str, ...], latin_in_cjk: bool) -> str:
     return "(" + ", ".join(items) + ",)"
 
 
-def _environment(templates: Path) -> jinja2.Environment:
+def _environment(templates: Path, ui) -> jinja2.Environment:
+    """Jinja with typst-friendly delimiters; values reach typst only as string literals (`str` filter)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates), autoescape=False, undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
         variable_start_string="<<", variable_end_string=">>", block_start_string="<%", block_end_string="%>",
         comment_start_string="<#", comment_end_string="#>", keep_trailing_newline=True,
     )
     env.filters["str"] = typst_string
+    env.install_gettext_translations(ui, newstyle=True)
     return env
 
 
@@ -70,10 +73,10 @@ def with_equation_alt_text(ast: dict) -> dict:
     return ast
 
 
-def typst_source(edition: Edition, ast: dict, templates: Path, context: dict) -> str:
+def typst_source(edition: Edition, ast: dict, templates: Path, context: dict, ui) -> str:
     body = write(with_equation_alt_text(ast), "typst-citations", ["--wrap=none"])
     stack: FontStack = stack_for(edition.language.script)
-    return _environment(templates).get_template("brief.typ.j2").render(
+    return _environment(templates, ui).get_template("brief.typ.j2").render(
         body=body,
         body_fonts=typst_fonts(stack.body, stack.latin_in_cjk),
         heading_fonts=typst_fonts(stack.heading, stack.latin_in_cjk),
@@ -91,6 +94,3 @@ def compile_pdf(source: str, output: Path, epoch: int) -> None:
                         timestamp=int(timestamp.timestamp()))
     output.write_bytes(pdf)
 
-
-def plain(markdown_inlines_ast: list) -> str:
-    return stringify(markdown_inlines_ast)

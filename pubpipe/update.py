@@ -50,7 +50,7 @@ def render_po(catalog: Catalog, width: int) -> str:
 
 
 def merge(existing_text: str, template: Catalog, language: Language) -> str:
-    catalog = read_po(io.StringIO(existing_text), locale=str(language.locale) if not language.is_pseudo else None)
+    catalog = read_po(io.StringIO(existing_text), locale=str(language.locale))
     width = detect_width(existing_text, catalog)
     catalog.update(template, no_fuzzy_matching=False, update_header_comment=False, update_creation_date=True)
     for message in catalog:
@@ -66,14 +66,12 @@ def merge(existing_text: str, template: Catalog, language: Language) -> str:
 
 
 def new_catalog(template: Catalog, language: Language) -> str:
-    catalog = Catalog(locale=None if language.is_pseudo else str(language.locale), domain=template.domain,
+    catalog = Catalog(locale=str(language.locale), domain=template.domain,
                       project=template.project, version=template.version, creation_date=template.creation_date,
                       revision_date=template.creation_date, fuzzy=False, msgid_bugs_address=template.msgid_bugs_address,
                       last_translator="", language_team=f"{language.native_name}")
     catalog.update(template, no_fuzzy_matching=True)
     text = render_po(catalog, WIDTH)
-    if language.is_pseudo:
-        text = text.replace('"MIME-Version: 1.0\\n"', f'"Language: {language.catalog_dir}\\n"\n"MIME-Version: 1.0\\n"', 1)
     return text
 
 
@@ -102,7 +100,7 @@ def update(root: Path, locales: Path, templates: Path, publications: list[Public
         _write(template_path(locales, publication), serialize(template), changes)
         own = {spec.language.tag for spec in publication.editions}
         for language in languages:
-            if language.tag in own or language.is_pseudo:
+            if language.tag in own:
                 _merge_into(catalog_path(locales, publication, language), template, language, changes)
     return changes
 

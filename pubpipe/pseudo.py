@@ -1,0 +1,69 @@
+"""The en-XA pseudo-locale: every translatable string upper-cased and bracketed.
+
+Built like any edition, it shows at a glance (and to a test) any visible text
+that did not pass through a catalog: that text stays lower-case. Citation
+keys, footnote labels, placeholders, URLs and TeX commands are left intact,
+so the pseudo-translations pass every catalog check.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+
+from .catalogs import build_template, catalog_path, serialize
+from .languages import parse_language
+from .publication import Publication
+from .ui import build_ui_template, ui_catalog_path
+
+TAG = "en-XA"
+PROTECTED = re.compile(
+    r"\[@[^\]]+\]|\[\^[^\]]+\]|\{[a-z_]+\}|%\(\w+\)[sd]|\]\([^)]*\)"
+    r"|(?:https?|mailto):[^\s)\]]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\\[A-Za-z]+|&[a-z]+;"
+)
+BLOCK_PREFIX = re.compile(r"^(?:#{1,6}\s+|(?:[-*+]|\d{1,9}[.)])\s+)?")
+TEX_TEXT = re.compile(r"(\\text\{)([^{}]*)(\})")
+
+
+def pseudo_translate(text: str) -> str:
+    """Upper-case what a translator would translate; bracket the segment so truncation shows too."""
+    if text.lstrip().startswith("$$"):  # a formula: only the words inside \text{...} are translatable
+        return TEX_TEXT.sub(lambda m: m.group(1) + m.group(2).upper() + m.group(3), text)
+    prefix = BLOCK_PREFIX.match(text).group(0)
+    body = text[len(prefix):]
+    pieces, last = [], 0
+    for match in PROTECTED.finditer(body):
+        pieces.append(body[last:match.start()].upper())
+        pieces.append(match.group(0))
+        last = match.end()
+    pieces.append(body[last:].upper())
+    return f"{prefix}«{''.join(pieces)}»"
+
+
+def pseudo_catalog(template: Catalog) -> Catalog:
+    catalog = Catalog(locale=None, domain=template.domain, project=template.project, version=template.version,
+                      creation_date=template.creation_date, revision_date=template.creation_date, fuzzy=False,
+                      language_team="pseudo-locale (generated; do not edit)")
+    for message in template:
+        if message.id:
+            catalog.add(message.id, pseudo_translate(str(message.id)), locations=message.locations,
+                        auto_comments=message.auto_comments, flags=message.flags)
+    return catalog
+
+
+def write_pseudo_catalogs(root: Path, locales: Path, templates: Path, publications: list[Publication]) -> list[Path]:
+    """Generate the en-XA catalogs (content of every publication, and ui) from the current sources."""
+    language = parse_language(TAG)
+    year = max((p.year for p in publications), default=2026)
+    targets = [(ui_catalog_path(locales, language), build_ui_template(templates, root, year))]
+    targets += [(catalog_path(locales, p, language), build_template(p, root)) for p in publications]
+    written = []
+    for path, template in targets:
+        text = serialize(pseudo_catalog(template))
+        text = text.replace('"MIME-Version: 1.0\\n"', f'"Language: {language.catalog_dir}\\n"\n"MIME-Version: 1.0\\n"', 1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
