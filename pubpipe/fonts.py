@@ -64,6 +64,15 @@ def _face(path: str, index: int) -> tuple[str, frozenset[int]]:
     return name, cmap
 
 
+def face_path(family: str) -> str:
+    """File of the regular face of an installed family (as typst finds it)."""
+    faces = [f for f in _typst_fonts() if f.family == family and f.path]
+    faces.sort(key=lambda f: (f.style != "normal", abs(f.weight - 400)))
+    if not faces:
+        raise FileNotFoundError(f"font '{family}' is not installed (Debian package {PACKAGES.get(family, '?')})")
+    return str(faces[0].path)
+
+
 def families_available() -> set[str]:
     return {f.family for f in _typst_fonts()}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from .edition import Edition
 READER = "markdown-raw_html-raw_tex-raw_attribute-markdown_in_html_blocks"
 SAFE_SCHEMES = ("http://", "https://", "mailto:", "#")
 SAFE_ATTRIBUTES = {"lang", "dir"}
+RTL_LANGUAGES = {"ar", "he", "fa", "ur"}
 SELF_ID = "suggested-citation-self"
 WORKING_META = ("csl", "nocite", "references", "link-citations")
 
@@ -43,6 +45,7 @@ def edition_markdown(edition: Edition, notices: str = "") -> str:
         "subtitle": s["subtitle"],
         "lang": edition.tag,
         "dir": edition.language.direction,
+        "page-progression-direction": edition.language.direction,
         "nocite": " ".join(f"@{key}" for key in pub.meta.get("key_references", []) + [SELF_ID]),
         "link-citations": False,
         "references": pub.references + [self_reference(edition)],
@@ -87,7 +90,96 @@ def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
     move_self_citation(ast)
     for key in WORKING_META:  # used up by citeproc; never written into a document's properties
         ast["meta"].pop(key, None)
+    mark_reference_language(ast, edition)
+    if edition.language.direction == "rtl":
+        ast["blocks"] = isolate_latin_runs(ast["blocks"])
     return ast
+
+
+def mark_reference_language(ast: dict, edition: Edition) -> None:
+    """Reference-list entries keep the language of the work (English here), and its direction."""
+    items = {item["id"]: item for item in edition.publication.references}
+    found = _find_div(ast["blocks"], "refs")
+    if not found:
+        return
+    blocks, index = found
+    for entry in blocks[index]["c"][1]:
+        if entry.get("t") != "Div" or not entry["c"][0][0].startswith("ref-"):
+            continue
+        item = items.get(entry["c"][0][0][4:], {})
+        language = item.get("language", edition.publication.source_language)
+        if language != edition.tag:
+            direction = "rtl" if language.split("-")[0] in RTL_LANGUAGES else "ltr"
+            entry["c"][0][2] = [kv for kv in entry["c"][0][2] if kv[0] not in ("lang", "dir")] + \
+                [["lang", language], ["dir", direction]]
+
+
+LATIN_WORD = re.compile(r"[A-Za-z\u00C0-\u024F0-9](?:[A-Za-z\u00C0-\u024F0-9.'’&:/@_+\-]*[A-Za-z\u00C0-\u024F0-9])?")
+RTL_LETTER = re.compile(r"[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]")
+
+
+def _latin(node: dict) -> bool:
+    """A Latin-script word (or a citation, link or code in Latin script), not a bare number."""
+    text = stringify(node)
+    return bool(re.search(r"[A-Za-z\u00C0-\u024F]", text)) and not RTL_LETTER.search(text)
+
+
+def _split_str(node: dict) -> list[dict]:
+    """'(IPCC،' -> '(' , 'IPCC', '،': Latin words become their own Str nodes."""
+    text = node["c"]
+    if RTL_LETTER.search(text) is None and LATIN_WORD.fullmatch(text):
+        return [node]
+    out, last = [], 0
+    for match in LATIN_WORD.finditer(text):
+        if match.start() > last:
+            out.append({"t": "Str", "c": text[last:match.start()]})
+        out.append({"t": "Str", "c": match.group(0)})
+        last = match.end()
+    if last < len(text):
+        out.append({"t": "Str", "c": text[last:]})
+    return out
+
+
+def isolate_latin_runs(node: Any) -> Any:
+    """In right-to-left text, wrap each run of Latin-script words in a left-to-right span.
+
+    Names, e-mail addresses, the English original title and citations such
+    as "IPCC 2021" then read correctly inside Arabic: HTML isolates elements
+    with a dir attribute, DOCX writes them as left-to-right runs.
+    """
+    if isinstance(node, dict):
+        if node.get("t") in ("Math", "Code", "RawInline", "RawBlock", "CodeBlock"):
+            return node
+        if node.get("t") == "Div" and ["dir", "ltr"] in node["c"][0][2]:
+            return node  # already left-to-right as a whole
+        return {key: isolate_latin_runs(value) for key, value in node.items()}
+    if not isinstance(node, list) or not node or not all(isinstance(n, dict) and "t" in n for n in node):
+        return [isolate_latin_runs(n) for n in node] if isinstance(node, list) else node
+    if not any(n["t"] in ("Str", "Space", "SoftBreak") for n in node):
+        return [isolate_latin_runs(n) for n in node]
+    tokens = [piece for n in node for piece in (_split_str(n) if n["t"] == "Str" else [n])]
+    out: list[dict] = []
+    run: list[dict] = []
+
+    def flush() -> None:
+        trailing = []
+        while run and run[-1]["t"] in ("Space", "SoftBreak"):
+            trailing.insert(0, run.pop())
+        if run:
+            out.append({"t": "Span", "c": [["", ["ltr"], [["dir", "ltr"]]], run[:]]})
+        out.extend(trailing)
+        run.clear()
+
+    for token in tokens:
+        latin = token["t"] in ("Str", "Cite", "Link", "Code", "Emph", "Strong") and _latin(token)
+        if latin or (run and token["t"] in ("Space", "SoftBreak")) or (run and token["t"] == "Str"
+                                                                        and token["c"] in ("&", "-", "–")):
+            run.append(token if latin or token["t"] != "Str" else token)
+        else:
+            flush()
+            out.append(isolate_latin_runs(token))
+    flush()
+    return out
 
 
 def sanitize(node: Any) -> Any:

@@ -22,7 +22,7 @@ from .pandoc_ast import write
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 ACCENT = "1F5C4A"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-DOCX_PROPERTIES = ("title", "subtitle", "author", "date", "description", "keywords", "subject")
+DOCX_METADATA = ("title", "subtitle", "author", "date", "description", "keywords", "subject", "dir")
 
 
 def _w(tag: str) -> str:
@@ -81,6 +81,29 @@ def reference_docx(output: Path, lang: str) -> Path:
 
 
 def render_docx(edition: Edition, ast: dict, output: Path, reference: Path) -> None:
-    # core properties only (title, author, date...); the language lives in the reference document's defaults
-    meta = {key: value for key, value in ast["meta"].items() if key in DOCX_PROPERTIES}
+    # core properties only (title, author, date...); the language lives in the reference document's defaults;
+    # `dir: rtl` makes pandoc write right-to-left paragraphs (w:bidi) and runs (w:rtl)
+    meta = {key: value for key, value in ast["meta"].items() if key in DOCX_METADATA}
     write({**ast, "meta": meta}, "docx", [f"--reference-doc={reference}"], outputfile=output)
+    if edition.language.direction == "rtl":
+        rewrite_member(output, "word/document.xml", _rtl_sections)
+
+
+def _rtl_sections(xml: bytes) -> bytes:
+    """Sections right-to-left too (columns, page numbers, gutter), which pandoc leaves out."""
+    root = etree.fromstring(xml)
+    for section in root.iter(_w("sectPr")):
+        if section.find(_w("bidi")) is None:
+            section.append(etree.Element(_w("bidi")))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def rewrite_member(path: Path, member: str, change) -> None:
+    """Rewrite one part of a DOCX, keeping the archive's order and fixed timestamps."""
+    with zipfile.ZipFile(path) as source:
+        members = [(info, source.read(info.filename)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w") as target:
+        for info, data in members:
+            fixed = zipfile.ZipInfo(info.filename, FIXED_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(fixed, change(data) if info.filename == member else data)

@@ -1,31 +1,73 @@
-"""EPUB 3 through pandoc: MathML, the edition's language, a stable identifier, a title page.
+"""EPUB 3 through pandoc: MathML, the edition's language and direction, a stable identifier, a title page.
 
-Pandoc's sandbox cannot read our stylesheet while writing, so pandoc writes
-the EPUB with its built-in stylesheet and we replace that file afterwards,
-rewriting the archive deterministically (mimetype first and stored, fixed
-timestamps), so two builds stay byte-identical.
+Pandoc's sandbox cannot read our stylesheet or fonts while writing, so pandoc
+writes the EPUB with its built-in stylesheet and we rewrite the archive
+afterwards (our CSS; `dir` on every XHTML document of a right-to-left
+edition; a subset of the Arabic face, since many e-readers lack one),
+deterministically: mimetype first and stored, fixed timestamps.
 """
 
 from __future__ import annotations
 
+import io
+import re
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from fontTools import subset
+from fontTools.ttLib import TTFont
 
 from .edition import Edition
+from .fonts import face_path
 from .pandoc_ast import write
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+EMBEDDED_FACES = {"Arab": "Noto Naskh Arabic"}  # scripts whose readers may lack a font
 
 
 def render_epub(edition: Edition, ast: dict, output: Path, css: Path) -> None:
     write(ast, "epub3", ["--mathml", "--split-level=1", "--toc", "--toc-depth=1", "--epub-title-page=true"],
           outputfile=output)
-    replace_members(output, {name: css.read_bytes() for name in _stylesheets(output)})
+    with zipfile.ZipFile(output) as epub:
+        names = epub.namelist()
+        opf_name = next(n for n in names if n.endswith(".opf"))
+        opf = epub.read(opf_name).decode("utf-8")
+        documents = {n: epub.read(n).decode("utf-8") for n in names if n.endswith(".xhtml")}
+    stylesheet = css.read_text(encoding="utf-8")
+    replacements: dict[str, bytes] = {}
+    additions: dict[str, bytes] = {}
+    family = EMBEDDED_FACES.get(edition.language.script)
+    if family:
+        text = "".join(re.sub(r"<[^>]+>", "", doc) for doc in documents.values())
+        font_name = f"fonts/{family.replace(' ', '')}-subset.ttf"
+        additions[str(PurePosixPath(opf_name).parent / font_name)] = subset_font(family, text)
+        opf = opf.replace("</manifest>", f'  <item id="embedded-font" href="{font_name}" media-type="font/ttf" />\n'
+                                         "  </manifest>")
+        stylesheet = (f'@font-face {{ font-family: "{family}"; src: url("../{font_name}"); }}\n'
+                      f'body {{ font-family: "{family}", serif; }}\n') + stylesheet
+    if edition.language.direction == "rtl":
+        for name, doc in documents.items():
+            replacements[name] = re.sub(r"<html\b", f'<html dir="{edition.language.direction}"', doc,
+                                        count=1).encode("utf-8")
+    replacements[opf_name] = opf.encode("utf-8")
+    for name in names:
+        if name.endswith(".css"):
+            replacements[name] = stylesheet.encode("utf-8")
+    replace_members(output, replacements, additions)
 
 
-def _stylesheets(path: Path) -> list[str]:
-    with zipfile.ZipFile(path) as epub:
-        return [name for name in epub.namelist() if name.endswith(".css")]
+def subset_font(family: str, text: str) -> bytes:
+    """The regular face of `family`, cut down to the characters of `text` (reproducible: no new timestamp)."""
+    font = TTFont(face_path(family), fontNumber=0, recalcTimestamp=False)
+    options = subset.Options()
+    options.layout_features = ["*"]  # keep Arabic shaping (init, medi, fina, liga, mark...)
+    options.name_IDs = ["*"]
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=text + " 0123456789.,:;()[]«»،؛؟")
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    font.save(buffer)
+    return buffer.getvalue()
 
 
 def replace_members(path: Path, replacements: dict[str, bytes], additions: dict[str, bytes] | None = None) -> None:

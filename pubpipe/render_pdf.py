@@ -73,8 +73,29 @@ def with_equation_alt_text(ast: dict) -> dict:
     return ast
 
 
+def with_block_directions(ast: dict) -> dict:
+    """Pandoc's typst writer ignores `dir`: a Div marked dir=ltr/rtl becomes a block of that direction."""
+    ast = copy.deepcopy(ast)
+
+    def walk(blocks: list) -> list:
+        out = []
+        for block in blocks:
+            if block.get("t") == "Div":
+                block["c"][1] = walk(block["c"][1])
+                direction = dict(block["c"][0][2]).get("dir")
+                if direction in ("ltr", "rtl"):
+                    out += [{"t": "RawBlock", "c": ["typst", f"#block(width: 100%)[#set text(dir: {direction})"]},
+                            block, {"t": "RawBlock", "c": ["typst", "]"]}]
+                    continue
+            out.append(block)
+        return out
+
+    ast["blocks"] = walk(ast["blocks"])
+    return ast
+
+
 def typst_source(edition: Edition, ast: dict, templates: Path, context: dict, ui) -> str:
-    body = write(with_equation_alt_text(ast), "typst-citations", ["--wrap=none"])
+    body = write(with_block_directions(with_equation_alt_text(ast)), "typst-citations", ["--wrap=none"])
     stack: FontStack = stack_for(edition.language.script)
     return _environment(templates, ui).get_template("brief.typ.j2").render(
         body=body,
