@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import PoFileError, read_po, write_po
+from babel.messages.pofile import PoFileError, normalize, read_po, unescape, write_po
 
 from .diagnostics import Diagnostic, error
 from .languages import Language
@@ -95,10 +95,48 @@ def _relative(path: str, root: Path) -> str:
         return path
 
 
-def serialize(catalog: Catalog) -> str:
+def serialize(catalog: Catalog, width: int = WIDTH) -> str:
+    """The catalog as .po text, with previous msgids (`#| msgid`) written as GNU gettext does.
+
+    Babel reads no `#|` lines and wraps them like prose when writing, which
+    msgfmt rejects; so they are written here, and read back by `read_previous`.
+    """
     buffer = io.BytesIO()
-    write_po(buffer, catalog, width=WIDTH, sort_output=False, include_previous=True)
-    return buffer.getvalue().decode("utf-8")
+    write_po(buffer, catalog, width=width, sort_output=False, include_previous=False, ignore_obsolete=False)
+    lines = buffer.getvalue().decode("utf-8").split("\n")
+    messages = iter(list(catalog))
+    out, skip_msgid = [], False
+    for line in lines:
+        if line.startswith(("msgctxt ", "msgid ")) and not skip_msgid:
+            message = next(messages)
+            previous = message.previous_id[0] if message.previous_id else None
+            if previous and message.fuzzy:
+                out += ["#| " + row for row in ("msgid " + normalize(previous, width=width)).split("\n")]
+            skip_msgid = line.startswith("msgctxt ")
+        elif line.startswith("msgid "):
+            skip_msgid = False
+        out.append(line)
+    return "\n".join(out)
+
+
+def read_previous(catalog: Catalog, text: str) -> None:
+    """Attach the `#| msgid` of each entry in `text` to its message (Babel drops them)."""
+    previous: dict[int, str] = {}
+    pending: list[str] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.startswith("#| msgid "):
+            pending = [line[len("#| msgid "):].strip()]
+        elif line.startswith('#| "') and pending:
+            pending.append(line[3:].strip())
+        elif line.startswith("msgid ") and pending:
+            previous[number] = "".join(unescape(part) for part in pending)
+            pending = []
+        elif not line.startswith("#"):
+            pending = []
+    for message in catalog:
+        message.user_comments = [c for c in message.user_comments if not c.startswith("|")]  # Babel's misreading
+        if message.lineno in previous:
+            message.previous_id = [previous[message.lineno]]
 
 
 @dataclass(frozen=True)

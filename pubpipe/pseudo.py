@@ -45,7 +45,8 @@ def pseudo_translate(text: str) -> str:
 def pseudo_catalog(template: Catalog) -> Catalog:
     catalog = Catalog(locale=None, domain=template.domain, project=template.project, version=template.version,
                       creation_date=template.creation_date, revision_date=template.creation_date, fuzzy=False,
-                      language_team="pseudo-locale (generated; do not edit)")
+                      language_team="pseudo-locale (generated; do not edit)",
+                      last_translator="python build.py pseudo")
     for message in template:
         if message.id:
             catalog.add(message.id, pseudo_translate(str(message.id)), locations=message.locations,

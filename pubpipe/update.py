@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import read_po
 
-from .catalogs import WIDTH, build_template, catalog_path, serialize, template_path
+from .catalogs import WIDTH, build_template, catalog_path, read_previous, serialize, template_path
 from .citations import CFF_NAME, cff_text
 from .languages import Language
 from .publication import Publication
@@ -38,21 +38,20 @@ def detect_width(text: str, catalog: Catalog) -> int:
     lines = set(text.split("\n"))
 
     def score(width: int) -> int:
-        return len(lines & set(render_po(catalog, width).split("\n")))
+        return len(lines & set(serialize(catalog, width).split("\n")))
 
     return 0 if score(0) > score(WIDTH) else WIDTH
 
 
-def render_po(catalog: Catalog, width: int) -> str:
-    buffer = io.BytesIO()
-    write_po(buffer, catalog, width=width, sort_output=False, include_previous=True, ignore_obsolete=False)
-    return buffer.getvalue().decode("utf-8")
-
-
 def merge(existing_text: str, template: Catalog, language: Language) -> str:
     catalog = read_po(io.StringIO(existing_text), locale=str(language.locale))
+    read_previous(catalog, existing_text)
+    earlier = {m.id: m.previous_id for m in catalog if m.id and m.fuzzy and m.previous_id}
     width = detect_width(existing_text, catalog)
     catalog.update(template, no_fuzzy_matching=False, update_header_comment=False, update_creation_date=True)
+    for message in catalog:
+        if message.id in earlier and message.fuzzy and not message.previous_id:
+            message.previous_id = earlier[message.id]  # still waiting for the translator: keep showing the change
     for message in catalog:
         if not message.id or not message.fuzzy or not message.previous_id:
             continue
@@ -62,7 +61,7 @@ def merge(existing_text: str, template: Catalog, language: Language) -> str:
             message.string = ""
             message.flags.discard("fuzzy")
             message.previous_id = []
-    return render_po(catalog, width)
+    return serialize(catalog, width)
 
 
 def new_catalog(template: Catalog, language: Language) -> str:
@@ -71,8 +70,7 @@ def new_catalog(template: Catalog, language: Language) -> str:
                       revision_date=template.creation_date, fuzzy=False, msgid_bugs_address=template.msgid_bugs_address,
                       last_translator="", language_team=f"{language.native_name}")
     catalog.update(template, no_fuzzy_matching=True)
-    text = render_po(catalog, WIDTH)
-    return text
+    return serialize(catalog, WIDTH)
 
 
 def _write(path: Path, text: str, changes: list[Change]) -> None:
