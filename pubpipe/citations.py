@@ -19,7 +19,7 @@ import pypdf
 import yaml
 from lxml import etree, html
 
-from .diagnostics import Diagnostic, error
+from .diagnostics import Diagnostic, display_path, error
 from .edition import Edition
 from .publication import Publication, citation_keys
 from .readback import docx_paragraphs, epub_documents, read_text, squash
@@ -389,13 +389,13 @@ def check_artifacts(project, loaded) -> list[Diagnostic]:
     for edition, ui in loaded.editions:
         folder = project.dist / edition.publication.slug / edition.tag
         if not folder.is_dir():
-            problems.append(error(folder.relative_to(project.root), 1, "no artifacts for this edition; run "
+            problems.append(error(folder, 1, "no artifacts for this edition; run "
                                   "'python build.py' first (or check --build)", "missing-artifact"))
             continue
         ast = edition_ast(project, edition, ui)
         expected = expectations_for(edition, ast)
         for path in sorted(folder.iterdir()):
             if path.suffix in (".html", ".pdf", ".epub", ".docx", ".bib", ".ris"):
-                shown = str(path.relative_to(project.root))
+                shown = display_path(path)
                 problems += verify_artifact(path, shown, expected, edition.language.pdf_lang)
     return problems

@@ -40,7 +40,7 @@ def check_locale_folders(project: Project, publications: list[Publication]) -> l
     for folder in sorted(project.locales.iterdir()):
         if not folder.is_dir():
             continue
-        where = folder.relative_to(project.root) if folder.is_relative_to(project.root) else folder
+        where = folder
         try:
             tag = tag_from_catalog_dir(folder.name)
             parse_language(tag)
@@ -53,7 +53,7 @@ def check_locale_folders(project: Project, publications: list[Publication]) -> l
                                               "so it is not built", "po-header"))
         for po in sorted((folder / "LC_MESSAGES").glob("*.po")):
             if po.stem not in domains:
-                problems.append(warning(po.relative_to(project.root), 1, f"unknown domain '{po.stem}': expected "
+                problems.append(warning(po, 1, f"unknown domain '{po.stem}': expected "
                                         f"one of {', '.join(sorted(domains))}", "po-header"))
     return problems
 
@@ -70,7 +70,7 @@ def check_generated_files(project: Project, loaded: Loaded) -> list[Diagnostic]:
     for path, text in expected:
         current = path.read_text(encoding="utf-8") if path.exists() else None
         if current != text:
-            problems.append(error(path.relative_to(project.root), 1, "the template is out of date with the sources; "
+            problems.append(error(path, 1, "the template is out of date with the sources; "
                                   "run 'python build.py update' and commit the result", "stale-template"))
     for edition, _ui in loaded.editions:
         if edition.is_source or edition.language.is_pseudo:
@@ -78,7 +78,7 @@ def check_generated_files(project: Project, loaded: Loaded) -> list[Diagnostic]:
         path = catalog_path(project.locales, edition.publication, edition.language)
         missing = [s for s in edition.fallbacks if edition.translations.state(s.text) == "missing"]
         if missing and path.exists():
-            problems.append(warning(path.relative_to(project.root), 1, f"{len(missing)} source segment(s) are not in "
+            problems.append(warning(path, 1, f"{len(missing)} source segment(s) are not in "
                                     "this catalog yet; run 'python build.py update'", "stale-catalog"))
     return problems
 
@@ -96,6 +96,6 @@ def check_source_names(project: Project, publications: list[Publication]) -> lis
                 continue
             for number, line in enumerate(template.read_text(encoding="utf-8").split("\n"), start=1):
                 for message in rules.hand_typed(line):
-                    problems.append(error(template.relative_to(project.root), number, message, "hand-typed-name"))
+                    problems.append(error(template, number, message, "hand-typed-name"))
     return problems
 

@@ -96,8 +96,7 @@ def load(project: Project, langs: list[str] | None = None, slugs: list[str] | No
     for root in discover(project.content):
         if slugs and root.name not in slugs:
             continue
-        relative = root.relative_to(project.root) if root.is_relative_to(project.root) else root
-        publication, found = load_publication(relative)
+        publication, found = load_publication(root)  # absolute: diagnostics show it relative to the cwd
         problems += found
         if publication:
             publications.append(publication)
