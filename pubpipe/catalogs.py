@@ -180,6 +180,14 @@ def read_catalog(path: Path, language: Language) -> tuple[Catalog | None, list[D
     problems = list(_syntax_problems(path, text))
     if problems:
         return None, problems
+    header = re.search(r'^"Language: *([^"\\]*)', text, re.M)
+    if header and not re.fullmatch(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})*", header.group(1).strip()):
+        # never handed to Babel (which would try to load it as a locale): reported, then read as the folder's
+        line = text[: header.start()].count("\n") + 1
+        problems.append(error(path, line, f"header Language is '{header.group(1).strip()}', which is not a language "
+                                          f"tag; it must be '{language.catalog_dir}' like its folder", "po-header"))
+        text = text[: header.start(1)] + language.catalog_dir + text[header.end(1):]
+        raw = text.encode("utf-8")
     try:
         catalog = read_po(io.BytesIO(raw), locale=None, abort_invalid=True)
     except PoFileError as exc:
@@ -188,7 +196,7 @@ def read_catalog(path: Path, language: Language) -> tuple[Catalog | None, list[D
         return None, [error(path, 1, f"malformed catalog: {exc}", "po-syntax")]
     from .checks import check_header
 
-    return catalog, check_header(path, catalog, text, language)
+    return catalog, problems + check_header(path, catalog, text, language)
 
 
 def _syntax_problems(path: Path, text: str):
@@ -220,6 +228,7 @@ def _syntax_problems(path: Path, text: str):
         if not PO_LINE.match(stripped):
             yield error(path, number, f"malformed line {stripped[:50]!r}: expected msgid, msgstr, msgctxt "
                                       "or a quoted string (is a quote missing?)", "po-syntax")
+            state, current = "broken", None  # one problem, one diagnostic: the entry is not judged further
             continue
         keyword = stripped.split(" ", 1)[0] if not stripped.startswith('"') else None
         value = stripped[stripped.index('"'):]

@@ -224,7 +224,11 @@ def read_record_fields(path: Path) -> dict[str, str]:
     if suffix == ".bib":
         text = path.read_text(encoding="utf-8")
         raw = dict(re.findall(r"^\s*(\w+) = \{(.*)\},?$", text, re.M))
-        unescape = lambda s: re.sub(r"\\([&%$#_{}])", r"\1", s).strip("{}")  # noqa: E731
+        def unescape(value: str) -> str:
+            if value.startswith("{") and value.endswith("}"):  # {{Corporate author}}: one level of grouping
+                value = value[1:-1]
+            return re.sub(r"\\([&%$#_{}])", r"\1", value)
+
         return {"title": unescape(raw.get("title", "")), "author": unescape(raw.get("author", "")),
                 "year": raw.get("year", ""), "publisher": unescape(raw.get("institution", "")),
                 "language": raw.get("langid", ""), "identifier": raw.get("note", "").removeprefix("Identifier: ")}
