@@ -293,10 +293,10 @@ def notice_markdown(project: Project, edition: Edition, ui) -> str:
 def page_context(edition: Edition, ast: dict) -> dict:
     pub = edition.publication
     plain = {key: pandoc_ast.meta_string(ast, key) for key in edition.strings}
-    iyrp = pub.name("iyrp", edition.tag)
-    series = f"{plain['genre']} · {iyrp} {pub.year}"
-    group = pub.name("working_group", edition.tag)
-    original = pub.name("working_group", pub.source_language)
+    series_name = pub.name(pub.meta["series"], edition.tag) if pub.meta.get("series") else ""
+    series = f"{plain['genre']} · {series_name} {pub.year}" if series_name else plain["genre"]
+    group = pub.name(pub.meta["corporate_author"], edition.tag)
+    original = pub.name(pub.meta["corporate_author"], pub.source_language)
     published = publication_date(pub.meta["date"], edition.language)
     return {
         "plain": plain,
@@ -307,7 +307,7 @@ def page_context(edition: Edition, ast: dict) -> dict:
             "title": plain["title"], "subtitle": plain["subtitle"], "byline": plain["byline"],
             "series": series, "running_title": plain["title"],
             "authors": pub.name(pub.meta["corporate_author"], pub.source_language),
-            "keywords": ", ".join([plain["genre"], iyrp]),
+            "keywords": ", ".join(filter(None, [plain["genre"], series_name])),
             "original_group": original if original != group else "",
             "published": published,
         },
@@ -347,7 +347,7 @@ def render_html(project: Project, edition: Edition, ast: dict, ui, folder: Path,
     return render_page(
         env, "page.html.j2", lang=edition.tag, dir=edition.language.direction, title=plain["title"],
         subtitle=plain["subtitle"], byline=plain["byline"], genre=plain["genre"],
-        iyrp=pub.name("iyrp", edition.tag), year=pub.year, original_group=context["original_group"],
+        series=context["series"], original_group=context["original_group"],
         published=context["published"],
         source_lang=pub.source_language, editions=others, downloads=downloads, cite_files=cite_files,
         toc=table_of_contents(ast), body=body_html(ast),

@@ -21,7 +21,8 @@ from .yamlfile import KeyPath, line_of, load_yaml
 
 CITATION_KEY = re.compile(r"(?<![\w@\\])-?@(?:\{([^}]+)\}|(\w(?:[\w:.#$%&+?<>~/-]*\w)?))")
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-REQUIRED = ("slug", "date", "strings", "names", "languages", "source_language", "identifier")
+REQUIRED = ("slug", "date", "strings", "names", "languages", "source_language", "identifier", "corporate_author",
+            "publisher")
 REQUIRED_STRINGS = ("title", "subtitle", "genre", "key_references", "acknowledgements_label",
                     "acknowledgements", "citation_label")
 
@@ -209,7 +210,7 @@ def _check_metadata(meta: dict, lines: dict[KeyPath, int], path: str, folder: st
         if digits not in ("latn", "native"):
             problems.append(error(path, line_of(lines, "languages", tag, "digits"),
                                   f"digits must be 'latn' or 'native', not '{digits}'", "metadata"))
-    for key in ("corporate_author", "publisher"):
+    for key in ("corporate_author", "publisher", "series"):
         if meta.get(key) and meta[key] not in meta["names"]:
             problems.append(error(path, line_of(lines, key),
                                   f"'{key}' names '{meta[key]}', which is not defined under 'names'", "metadata"))
