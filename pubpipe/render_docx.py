@@ -9,6 +9,7 @@ committed: the reference is rebuilt from code, deterministically.
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -89,13 +90,37 @@ def render_docx(edition: Edition, ast: dict, output: Path, reference: Path) -> N
         rewrite_member(output, "word/document.xml", _rtl_sections)
 
 
+RTL_TEXT = re.compile(r"[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]")
+
+
 def _rtl_sections(xml: bytes) -> bytes:
-    """Sections right-to-left too (columns, page numbers, gutter), which pandoc leaves out."""
+    """What pandoc leaves out in a right-to-left document: sections (page numbers, columns, gutter),
+    and the title block's paragraphs and runs, which it writes without w:bidi and w:rtl."""
     root = etree.fromstring(xml)
     for section in root.iter(_w("sectPr")):
         if section.find(_w("bidi")) is None:
             section.append(etree.Element(_w("bidi")))
+    for paragraph in root.iter(_w("p")):
+        if not RTL_TEXT.search("".join(paragraph.itertext())):
+            continue  # a left-to-right paragraph (an English reference) stays so
+        properties = _child(paragraph, "pPr", first=True)
+        if properties.find(_w("bidi")) is None:
+            style = properties.find(_w("pStyle"))
+            properties.insert(1 if style is not None else 0, etree.Element(_w("bidi")))
+        for run in paragraph.iter(_w("r")):
+            if RTL_TEXT.search("".join(run.itertext())):
+                run_properties = _child(run, "rPr", first=True)
+                if run_properties.find(_w("rtl")) is None:
+                    run_properties.append(etree.Element(_w("rtl")))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _child(parent: etree._Element, tag: str, first: bool = False) -> etree._Element:
+    found = parent.find(_w(tag))
+    if found is None:
+        found = etree.Element(_w(tag))
+        parent.insert(0, found) if first else parent.append(found)
+    return found
 
 
 def rewrite_member(path: Path, member: str, change) -> None:
