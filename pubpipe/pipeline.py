@@ -310,6 +310,8 @@ def page_context(edition: Edition, ast: dict) -> dict:
             "keywords": ", ".join(filter(None, [plain["genre"], series_name])),
             "original_group": original if original != group else "",
             "published": published,
+            "publisher": pub.name(pub.meta["publisher"], edition.tag),
+            "contact": pub.contact,
         },
     }
 
