@@ -64,7 +64,8 @@ def ensure_venv(root: Path, extras: str) -> Path:
     pyproject = (root / "pyproject.toml").read_bytes()
     stamp = venv / f".installed-{extras or 'base'}"
     digest = hashlib.sha256(pyproject).hexdigest()
-    if not stamp.exists() or stamp.read_text() != digest:
+    done = [s for s in (stamp, venv / ".installed-test") if s.exists() and s.read_text() == digest]
+    if not done:  # the test install includes the base one
         target = f".[{extras}]" if extras else "."
         print(f"setting up: pip install -e '{target}' (pinned in pyproject.toml)", file=sys.stderr, flush=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", target],
