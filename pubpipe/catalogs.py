@@ -19,12 +19,11 @@ from babel.messages.pofile import PoFileError, normalize, read_po, unescape, wri
 
 from .diagnostics import Diagnostic, error
 from .languages import Language
-from .publication import PLACEHOLDER, Publication, citation_keys
+from .publication import Publication
 from .segments import Segment
+from .tokens import protected
 
 PO_LINE = re.compile(r'^(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?"(?:[^"\\]|\\.)*"$')
-URL = re.compile(r"(?:https?|mailto|ftp):[^\s)\]>\"]+|[\w.+-]+@[\w-]+\.[\w.-]+")
-FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]+\]")
 KIND_NOTES = {
     "heading": "Heading. Keep the leading '#' marks.",
     "paragraph": "Paragraph.",
@@ -57,10 +56,7 @@ def translator_notes(segment: Segment) -> list[str]:
     elif segment.kind == "footnote":
         kind = f"Footnote {segment.note}."
     notes = [kind]
-    keep = [f"@{k}" for k in citation_keys(segment.text)]
-    keep += FOOTNOTE_REF.findall(segment.text)
-    keep += [f"{{{p}}}" for p in PLACEHOLDER.findall(segment.text)]
-    keep += URL.findall(segment.text)
+    keep = protected(segment.text)
     if keep:
         notes.append("Keep unchanged: " + " ".join(dict.fromkeys(keep)))
     return notes

@@ -23,14 +23,10 @@ from .diagnostics import Diagnostic, error, warning
 from .glossary import Glossary
 from .languages import Language
 from .names import NameRules
-from .publication import PLACEHOLDER, citation_keys
+from .tokens import FOOTNOTE_REF, LINK_TARGET, PLACEHOLDER, PYTHON_FORMAT, URL, citation_keys
 
 Finding = tuple[str, str]  # (severity, message)
-URL = re.compile(r"(?:https?|ftp|mailto):[^\s)\]>\"'»]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-LINK_TARGET = re.compile(r"\]\(([^)\s]*)")
-FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\]")
 DIGITS = re.compile(r"\d+")
-PYTHON_FORMAT = re.compile(r"%\(\w+\)[sd]")
 HEADING = re.compile(r"^(#{1,6})\s")
 LIST_MARKER = re.compile(r"^(?:[-*+]|\d{1,9}[.)]|#[.)])(?=[ \t])")
 MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)(.+?)(?<!\s)\$", re.S)

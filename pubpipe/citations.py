@@ -21,8 +21,9 @@ from lxml import etree, html
 
 from .diagnostics import Diagnostic, display_path, error
 from .edition import Edition
-from .publication import Publication, citation_keys
+from .publication import Publication
 from .readback import docx_paragraphs, epub_documents, read_text, squash
+from .tokens import citation_keys
 from .yamlfile import line_of
 
 CFF_NAME = "CITATION.cff"
@@ -361,8 +362,8 @@ def check_cff(project_root: Path, publication: Publication) -> list[Diagnostic]:
                                   f"publication.yaml says {_get(want, path_keys)!r}; CITATION.cff is generated: "
                                   "run 'python build.py update' instead of editing it", "citation-cff"))
     if not problems:
-        first = next(n for n, (a, b) in enumerate(zip(text.split("\n") + [""], expected.split("\n") + [""]), 1)
-                     if a != b)
+        pairs = zip(text.split("\n") + [""], expected.split("\n") + [""], strict=False)
+        first = next(n for n, (a, b) in enumerate(pairs, 1) if a != b)
         problems.append(error(shown, first, "CITATION.cff differs from what publication.yaml generates; "
                                             "run 'python build.py update'", "citation-cff"))
     return problems

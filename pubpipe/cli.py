@@ -140,12 +140,22 @@ def cmd_build(project: Project, args: argparse.Namespace) -> int:
 
 
 def _selected(project: Project, args: argparse.Namespace) -> tuple[list[str] | None, list[str] | None] | None:
-    langs, slugs = _split(args.lang), _split(args.publication)
+    langs, slugs = _split(getattr(args, "lang", None)), _split(getattr(args, "publication", None))
     bad = _validate_choices(project, langs, None, slugs)
     if bad:
         print("\n".join(bad), file=sys.stderr)
         return None
     return langs, slugs
+
+
+def _publications(project: Project, slugs: list[str] | None = None):
+    """The publications, sources only; None (after printing why) if one cannot be read."""
+    loaded = load(project, None, slugs, catalogs=False)
+    if loaded.problems:
+        print_diagnostics(loaded.problems)
+    if any(d.severity == "error" for d in loaded.problems):
+        return None
+    return loaded.publications
 
 
 def cmd_update(project: Project, args: argparse.Namespace) -> int:
@@ -155,15 +165,12 @@ def cmd_update(project: Project, args: argparse.Namespace) -> int:
     if selected is None:
         return 2
     langs, slugs = selected
-    loaded = load(project, None, slugs, catalogs=False)
-    if loaded.problems:
-        print_diagnostics(loaded.problems)
-        if any(d.severity == "error" for d in loaded.problems):
-            return 1
-    languages = {spec.language.tag: spec.language for p in loaded.publications for spec in p.editions
+    publications = _publications(project, slugs)
+    if publications is None:
+        return 1
+    languages = {spec.language.tag: spec.language for p in publications for spec in p.editions
                  if spec.language.tag != p.source_language and (not langs or spec.language.tag in langs)}
-    for change in update(project.root, project.locales, project.templates, loaded.publications,
-                         list(languages.values())):
+    for change in update(project.root, project.locales, project.templates, publications, list(languages.values())):
         if change.action != "unchanged":
             print(f"{change.action}: {change.path.relative_to(project.root)}")
     print("catalogs are up to date with the sources")
@@ -179,8 +186,10 @@ def cmd_status(project: Project, args: argparse.Namespace) -> int:
     if selected is None:
         return 2
     langs, slugs = selected
-    loaded = load(project, None, slugs, catalogs=False)
-    rows = project_status(project.locales, project.templates, project.root, loaded.publications,
+    publications = _publications(project, slugs)
+    if publications is None:
+        return 1
+    rows = project_status(project.locales, project.templates, project.root, publications,
                           lambda p: [s.language for s in p.editions if not langs or s.language.tag in langs])
     if args.json:
         print(json.dumps([row.as_json() for row in rows], ensure_ascii=False, indent=2))
@@ -215,10 +224,12 @@ def cmd_check(project: Project, args: argparse.Namespace) -> int:
 def cmd_glossary(project: Project, args: argparse.Namespace) -> int:
     from .glossary import export_csv, export_tbx
 
-    loaded = load(project, None, None, catalogs=False)
+    publications = _publications(project)
+    if publications is None:
+        return 1
     out = project.root / "build" / "glossary"
     out.mkdir(parents=True, exist_ok=True)
-    for publication in loaded.publications:
+    for publication in publications:
         if publication.glossary is None:
             continue
         tags = [s.language.tag for s in publication.editions if s.language.tag != publication.source_language]
@@ -233,8 +244,10 @@ def cmd_glossary(project: Project, args: argparse.Namespace) -> int:
 def cmd_pseudo(project: Project, args: argparse.Namespace) -> int:
     from .pseudo import write_pseudo_catalogs
 
-    loaded = load(project, None, None, catalogs=False)
-    for path in write_pseudo_catalogs(project.root, project.locales, project.templates, loaded.publications):
+    publications = _publications(project)
+    if publications is None:
+        return 1
+    for path in write_pseudo_catalogs(project.root, project.locales, project.templates, publications):
         print(f"wrote {path.relative_to(project.root)}")
     print("now: python build.py --lang en-XA")
     return 0

@@ -54,7 +54,8 @@ def edition_markdown(edition: Edition, notices: str = "") -> str:
     back = (
         f"# {s['key_references']} {{#key-references}}\n\n"
         "::: {#refs}\n:::\n\n"
-        f"::: {{#acknowledgements .acknowledgements}}\n**{s['acknowledgements_label']}**{joiner}{s['acknowledgements']}\n:::\n\n"
+        f"::: {{#acknowledgements .acknowledgements}}\n"
+        f"**{s['acknowledgements_label']}**{joiner}{s['acknowledgements']}\n:::\n\n"
         f"::: {{#suggested-citation .suggested-citation}}\n**{s['citation_label']}**\n:::\n"
     )
     notices = f"{notices}\n\n" if notices else ""

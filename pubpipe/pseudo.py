@@ -16,13 +16,12 @@ from babel.messages.catalog import Catalog
 from .catalogs import build_template, catalog_path, serialize
 from .languages import parse_language
 from .publication import Publication
+from .tokens import CITATION, FOOTNOTE_REF, LINK_TARGET, PLACEHOLDER, PYTHON_FORMAT, TEX_COMMAND, URL
 from .ui import build_ui_template, ui_catalog_path
 
 TAG = "en-XA"
-PROTECTED = re.compile(
-    r"\[@[^\]]+\]|\[\^[^\]]+\]|\{[a-z_]+\}|%\(\w+\)[sd]|\]\([^)]*\)"
-    r"|(?:https?|mailto):[^\s)\]]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\\[A-Za-z]+|&[a-z]+;"
-)
+PROTECTED = re.compile("|".join(p.pattern for p in (CITATION, FOOTNOTE_REF, PLACEHOLDER, PYTHON_FORMAT, LINK_TARGET,
+                                                     URL, TEX_COMMAND)))
 BLOCK_PREFIX = re.compile(r"^(?:#{1,6}\s+|(?:[-*+]|\d{1,9}[.)])\s+)?")
 TEX_TEXT = re.compile(r"(\\text\{)([^{}]*)(\})")
 
@@ -63,7 +62,8 @@ def write_pseudo_catalogs(root: Path, locales: Path, templates: Path, publicatio
     written = []
     for path, template in targets:
         text = serialize(pseudo_catalog(template))
-        text = text.replace('"MIME-Version: 1.0\\n"', f'"Language: {language.catalog_dir}\\n"\n"MIME-Version: 1.0\\n"', 1)
+        language_line = f'"Language: {language.catalog_dir}\\n"\n'  # Babel writes none for a locale it lacks
+        text = text.replace('"MIME-Version: 1.0\\n"', language_line + '"MIME-Version: 1.0\\n"', 1)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(path)

@@ -7,7 +7,6 @@ input is reported in full and never produces a half-built release.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,9 @@ from .glossary import Glossary, load_glossary
 from .languages import Language, parse_language
 from .names import NameRules
 from .segments import Segment, SegmentedDocument, segment_markdown
+from .tokens import PLACEHOLDER, citation_keys
 from .yamlfile import KeyPath, line_of, load_yaml
 
-CITATION_KEY = re.compile(r"(?<![\w@\\])-?@(?:\{([^}]+)\}|(\w(?:[\w:.#$%&+?<>~/-]*\w)?))")
-PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 REQUIRED = ("slug", "date", "strings", "names", "languages", "source_language", "identifier", "corporate_author",
             "publisher")
 REQUIRED_STRINGS = ("title", "subtitle", "genre", "key_references", "acknowledgements_label",
@@ -93,10 +91,6 @@ class Publication:
     @property
     def reference_ids(self) -> list[str]:
         return [item["id"] for item in self.references]
-
-
-def citation_keys(text: str) -> list[str]:
-    return [m.group(1) or m.group(2) for m in CITATION_KEY.finditer(text)]
 
 
 def discover(content_dir: Path) -> list[Path]:

@@ -73,19 +73,28 @@ def with_equation_alt_text(ast: dict) -> dict:
     return ast
 
 
-def with_block_directions(ast: dict) -> dict:
-    """Pandoc's typst writer ignores `dir`: a Div marked dir=ltr/rtl becomes a block of that direction."""
+NOTICE_BOX = 'fill: rgb("#fff6db"), inset: (x: 9pt, y: 7pt), width: 100%, stroke: ({side}: 3pt + rgb("#c99a06"))'
+
+
+def with_block_directions(ast: dict, direction: str) -> dict:
+    """What pandoc's typst writer ignores: a Div's `dir`, and the notice boxes (on the start side)."""
     ast = copy.deepcopy(ast)
+    start = "right" if direction == "rtl" else "left"
+
+    def wrap(block: dict, opening: str) -> list:
+        return [{"t": "RawBlock", "c": ["typst", opening]}, block, {"t": "RawBlock", "c": ["typst", "]"]}]
 
     def walk(blocks: list) -> list:
         out = []
         for block in blocks:
             if block.get("t") == "Div":
                 block["c"][1] = walk(block["c"][1])
-                direction = dict(block["c"][0][2]).get("dir")
-                if direction in ("ltr", "rtl"):
-                    out += [{"t": "RawBlock", "c": ["typst", f"#block(width: 100%)[#set text(dir: {direction})"]},
-                            block, {"t": "RawBlock", "c": ["typst", "]"]}]
+                attr = block["c"][0]
+                if dict(attr[2]).get("dir") in ("ltr", "rtl"):
+                    out += wrap(block, f"#block(width: 100%)[#set text(dir: {dict(attr[2])['dir']})")
+                    continue
+                if "notice" in attr[1]:
+                    out += wrap(block, f"#block({NOTICE_BOX.format(side=start)})[")
                     continue
             out.append(block)
         return out
@@ -95,7 +104,8 @@ def with_block_directions(ast: dict) -> dict:
 
 
 def typst_source(edition: Edition, ast: dict, templates: Path, context: dict, ui) -> str:
-    body = write(with_block_directions(with_equation_alt_text(ast)), "typst-citations", ["--wrap=none"])
+    body = write(with_block_directions(with_equation_alt_text(ast), edition.language.direction), "typst-citations",
+                 ["--wrap=none"])
     stack: FontStack = stack_for(edition.language.script)
     return _environment(templates, ui).get_template("brief.typ.j2").render(
         body=body,

@@ -101,7 +101,8 @@ def segment_markdown(source: str, path: str = "<string>") -> SegmentedDocument:
             pieces.append(line)
             i += 1
         elif fence:
-            close = re.compile(r"[ \t]{0,3}" + re.escape(fence.group(1)[0]) + "{" + str(len(fence.group(1))) + r",}[ \t]*\n?$")
+            mark, count = re.escape(fence.group(1)[0]), len(fence.group(1))
+            close = re.compile(r"[ \t]{0,3}" + mark + "{" + str(count) + r",}[ \t]*\n?$")
             j = i + 1
             while j < len(lines) and not close.match(lines[j]):
                 j += 1

@@ -79,7 +79,8 @@ def format_table(rows: list[CatalogStatus]) -> str:
     numeric = set(range(3, len(header)))
 
     def line(cells) -> str:
-        return "  ".join(c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        pairs = enumerate(zip(cells, widths, strict=True))
+        return "  ".join(c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in pairs)
 
     return "\n".join([line(header), line("-" * w for w in widths), *map(line, body)])
 

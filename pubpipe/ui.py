@@ -45,7 +45,8 @@ def build_ui_template(templates: Path, root: Path, project_year: int) -> Catalog
     for filename, lineno, message, comments, context in extract_from_dir(
         str(templates), METHODS, OPTIONS, comment_tags=("Translators:",), strip_comment_tags=True
     ):
-        path = str((templates / filename).relative_to(root)) if (templates / filename).is_relative_to(root) else filename
+        full = templates / filename
+        path = str(full.relative_to(root)) if full.is_relative_to(root) else filename
         notes = ["Interface text of the templates."] + list(comments)
         if "{" in str(message) or "%(" in str(message):
             notes.append("Keep unchanged: the %(name)s placeholders.")

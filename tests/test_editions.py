@@ -144,7 +144,7 @@ def test_arabic_pdf_paragraphs_are_right_aligned(built):
     page_width = float(root.find(".//{*}page").get("width"))
     short = [entry for entry in lines if entry[1] - entry[0] < page_width / 3]
     assert short, "no one-line paragraph to test"
-    for x_min, x_max, words in lines:
+    for _x_min, x_max, words in lines:
         assert x_max > right - 30, f"not right-aligned: {words[:40]!r} ends at {x_max:.0f}, the edge is {right:.0f}"
     for x_min, _x_max, words in short:
         assert x_min > page_width / 2, f"short line on the left: {words[:40]!r} starts at {x_min:.0f}"

@@ -33,7 +33,8 @@ def test_translation_replaces_exactly_the_segment_and_keeps_indentation():
     document = segment_markdown(source)
     texts = {s.text: s for s in document.segments}
     assert set(texts) == {"1. first\ncontinued", "$$x$$", "note\nmore"}
-    out = reassemble(document, lambda s: {"1. first\ncontinued": "1. premier\nsuite", "note\nmore": "note\nplus"}.get(s.text))
+    french = {"1. first\ncontinued": "1. premier\nsuite", "note\nmore": "note\nplus"}
+    out = reassemble(document, lambda s: french.get(s.text))
     assert out == "1. premier\n   suite\n\n   $$x$$\n\n[^n]: note\n    plus\n"
 
 
