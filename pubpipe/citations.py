@@ -28,6 +28,7 @@ from .yamlfile import line_of
 
 CFF_NAME = "CITATION.cff"
 DC = "{http://purl.org/dc/elements/1.1/}"
+XMP_NS = {"dc": "http://purl.org/dc/elements/1.1/", "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
 
 
 @dataclass(frozen=True)
@@ -216,8 +217,13 @@ def read_record_fields(path: Path) -> dict[str, str]:
     if suffix == ".pdf":
         reader = pypdf.PdfReader(str(path))
         info = reader.metadata or {}
-        return {"title": str(info.get("/Title", "")), "author": str(info.get("/Author", "")),
-                "language": str(reader.trailer["/Root"].get("/Lang", ""))}
+        fields = {"title": str(info.get("/Title", "")), "author": str(info.get("/Author", "")),
+                  "language": str(reader.trailer["/Root"].get("/Lang", ""))}
+        if "/Metadata" in reader.trailer["/Root"]:
+            xmp = etree.fromstring(reader.trailer["/Root"]["/Metadata"].get_object().get_data())
+            fields["xmp:title"] = "".join(xmp.xpath("//dc:title//rdf:li/text()", namespaces=XMP_NS))
+            fields["xmp:author"] = "".join(xmp.xpath("//dc:creator//rdf:li/text()", namespaces=XMP_NS))
+        return fields
     if suffix == ".docx":
         with zipfile.ZipFile(path) as docx:
             core = etree.fromstring(docx.read("docProps/core.xml"))
@@ -249,7 +255,7 @@ def expected_fields(record: Record, suffix: str, pdf_lang: str) -> dict[str, str
     if suffix == ".epub":
         return {**common, "year": str(record.year), "language": record.language, "identifier": record.identifier}
     if suffix == ".pdf":
-        return {**common, "language": pdf_lang}
+        return {**common, "language": pdf_lang, "xmp:title": record.title, "xmp:author": record.author}
     if suffix in (".bib", ".ris"):
         return {**common, "year": str(record.year), "publisher": record.publisher, "language": record.language,
                 "identifier": record.identifier}
@@ -386,7 +392,7 @@ def check_sources(project, loaded) -> list[Diagnostic]:
     return problems
 
 
-def check_artifacts(project, loaded) -> list[Diagnostic]:
+def check_artifacts(project, loaded, required: bool = True) -> list[Diagnostic]:
     """Read back every artifact in dist/ of the loaded editions and verify it against the sources."""
     from .pipeline import edition_ast, expectations_for
 
@@ -394,6 +400,8 @@ def check_artifacts(project, loaded) -> list[Diagnostic]:
     for edition, ui in loaded.editions:
         folder = project.dist / edition.publication.slug / edition.tag
         if not folder.is_dir():
+            if not required:
+                continue
             problems.append(error(folder, 1, "no artifacts for this edition; run "
                                   "'python build.py' first (or check --build)", "missing-artifact"))
             continue

@@ -4,7 +4,7 @@ The library never prints or exits; this module turns its results and
 diagnostics into lines on the terminal and an exit code.
 
     build.py [build] [--lang TAG] [--format FMT] [--publication SLUG] [--strict]
-    build.py update | status [--json] | check [--artifacts|--build] | glossary | pseudo | previews
+    build.py update | status [--json] | check [--artifacts|--sources|--build] | glossary | pseudo | previews
 """
 
 from __future__ import annotations
@@ -88,7 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="catalog checks and the citation gate")
     selection(p)
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--artifacts", action="store_true", help="also read back the artifacts in dist/")
+    group.add_argument("--artifacts", action="store_true",
+                       help="require the artifacts of every edition in dist/ and read them back")
+    group.add_argument("--sources", action="store_true", help="sources and catalogs only, even if dist/ exists")
     group.add_argument("--build", action="store_true", help="build first, then check the artifacts too")
     sub.add_parser("glossary", help="export each publication's glossary as TBX and CSV into build/glossary/")
     p = sub.add_parser("pseudo", help="generate the en-XA pseudo-locale catalogs (then build --lang en-XA)")
@@ -214,7 +216,8 @@ def cmd_check(project: Project, args: argparse.Namespace) -> int:
             print_diagnostics(failure.diagnostics)
             return 1
     started = time.perf_counter()
-    problems = run_checks(project, langs, artifacts=args.artifacts or args.build)
+    mode = "required" if args.artifacts or args.build else "skip" if args.sources else "existing"
+    problems = run_checks(project, langs, artifacts=mode)
     print_diagnostics(problems)
     errors = sum(d.severity == "error" for d in problems)
     print(f"check: {'failed' if errors else 'passed'} in {time.perf_counter() - started:.1f} s", file=sys.stderr)

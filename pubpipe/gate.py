@@ -2,8 +2,9 @@
 
 Runs in seconds without building: it loads the publications and catalogs
 (which runs the catalog checks), looks at the locale folders, the freshness of
-generated files, hand-typed names, and the citation gate. Artifacts in dist/
-are read back only with `--artifacts` (or `--build`, which builds first).
+generated files, hand-typed names, and the citation gate. Artifacts are read
+back when dist/ has them; `--artifacts` requires them, `--build` builds first,
+`--sources` leaves dist/ alone.
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from .ui import DOMAIN as UI_DOMAIN
 from .ui import build_ui_template, ui_template_path
 
 
-def run_checks(project: Project, langs: list[str] | None = None, artifacts: bool = False) -> list[Diagnostic]:
+def run_checks(project: Project, langs: list[str] | None = None, artifacts: str = "existing") -> list[Diagnostic]:
+    """Every check; artifacts are read back when they exist ("existing"), always ("required") or never ("skip")."""
     loaded = load(project, langs)
     problems = list(loaded.problems)
     problems += check_locale_folders(project, loaded.publications)
     problems += check_generated_files(project, loaded)
     problems += check_source_names(project, loaded.publications)
     problems += citations.check_sources(project, loaded)
-    if artifacts:
-        problems += citations.check_artifacts(project, loaded)
+    if artifacts != "skip":
+        problems += citations.check_artifacts(project, loaded, required=artifacts == "required")
     return sorted(set(problems), key=lambda d: (d.path, d.line, d.check, d.message))
 
 

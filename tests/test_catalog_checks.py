@@ -37,11 +37,11 @@ def mutate(project: Path, lang: str, msgid_start: str, change, domain: str = SLU
 
 
 def findings(project: Path) -> list:
-    return run_checks(Project(project))
+    return run_checks(Project(project), artifacts="skip")
 
 
 def test_the_real_catalogs_pass_every_check():
-    problems = run_checks(Project(ROOT))
+    problems = run_checks(Project(ROOT), artifacts="skip")
     assert [str(p) for p in problems if p.severity == "error"] == []
 
 

@@ -103,7 +103,8 @@ def tiny(tmp_path) -> Path:
 
 
 def errors(root: Path, artifacts: bool = False) -> list:
-    return [p for p in run_checks(Project(root), artifacts=artifacts) if p.severity == "error"]
+    mode = "required" if artifacts else "skip"
+    return [p for p in run_checks(Project(root), artifacts=mode) if p.severity == "error"]
 
 
 def line_of(path: Path, needle: str) -> int:
@@ -182,12 +183,16 @@ def test_artifact_with_a_citation_block_altered_after_the_build(tiny):
     assert "expected: «" in found[0].message and "| found: «" in found[0].message and "Rome" in found[0].message
 
 
-def test_check_does_not_read_artifacts_unless_asked(tiny):
+def test_check_reads_artifacts_back_when_they_exist(tiny, capsys):
+    assert main(["check"], tiny) == 0  # nothing built yet: sources and catalogs only
+    assert main(["check", "--artifacts"], tiny) == 1  # ...unless the artifacts are required
+    assert "no artifacts for this edition" in capsys.readouterr().err
     assert main(["--quiet"], tiny) == 0
     page = tiny / "dist" / TINY / "fr" / "index.html"
     replace(page, "IYRP Global Alliance Secretariat.</p>", "Someone else.</p>")
-    assert errors(tiny) == []
-    assert errors(tiny, artifacts=True)
+    assert main(["check", "--sources"], tiny) == 0
+    assert main(["check"], tiny) == 1
+    assert "[suggested-citation]" in capsys.readouterr().err
 
 
 CITATIONS = {
