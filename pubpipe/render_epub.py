@@ -20,6 +20,7 @@ from fontTools.ttLib import TTFont
 from .edition import Edition
 from .fonts import face_path
 from .pandoc_ast import write
+from .render_html import math_direction
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 EMBEDDED_FACES = {"Arab": "Noto Naskh Arabic"}  # scripts whose readers may lack a font
@@ -47,6 +48,7 @@ def render_epub(edition: Edition, ast: dict, output: Path, css: Path) -> None:
                       f'body {{ font-family: "{family}", serif; }}\n') + stylesheet
     if edition.language.direction == "rtl":
         for name, doc in documents.items():
+            doc = math_direction(doc, edition.language.direction)
             replacements[name] = re.sub(r"<html\b", f'<html dir="{edition.language.direction}"', doc,
                                         count=1).encode("utf-8")
     replacements[opf_name] = opf.encode("utf-8")

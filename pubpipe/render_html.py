@@ -28,9 +28,15 @@ def table_of_contents(ast: dict) -> list[dict[str, str]]:
             for block in ast["blocks"] if block.get("t") == "Header" and block["c"][0] == 1]
 
 
-def body_html(ast: dict) -> Markup:
+def body_html(ast: dict, direction: str) -> Markup:
     html = write(ast, "html5", ["--mathml", "--wrap=none", "--shift-heading-level-by=1"])
-    return Markup(html)  # pandoc output of a sanitized AST: raw blocks and unsafe links were removed
+    return Markup(math_direction(html, direction))  # pandoc output of a sanitized AST: no raw blocks, no unsafe links
+
+
+def math_direction(markup: str, direction: str) -> str:
+    """MathML is laid out left-to-right unless told otherwise, whatever the page's direction; a formula
+    in words of a right-to-left language reads from the right (MathML Core `dir`)."""
+    return markup.replace("<math ", f'<math dir="{direction}" ') if direction == "rtl" else markup
 
 
 def stylesheet(templates: Path) -> Markup:
