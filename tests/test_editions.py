@@ -99,6 +99,7 @@ def test_arabic_epub_embeds_a_font_covering_its_text(built):
 def test_arabic_right_to_left_markers_in_every_format(built):
     page = html.parse(str(artifact(built, "ar", "html"))).getroot()
     assert page.get("dir") == "rtl"
+    assert page.xpath("//*[local-name()='math' and @dir='rtl']")  # the formula reads from the right too
     with zipfile.ZipFile(artifact(built, "ar", "epub")) as epub:
         assert 'page-progression-direction="rtl"' in epub.read("EPUB/content.opf").decode("utf-8")
     for _name, data in epub_documents(artifact(built, "ar", "epub")):
