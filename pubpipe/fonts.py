@@ -64,13 +64,18 @@ def _face(path: str, index: int) -> tuple[str, frozenset[int]]:
     return name, cmap
 
 
-def face_path(family: str) -> str:
-    """File of the regular face of an installed family (as typst finds it)."""
+def _regular_face(family: str):
+    """The regular face of an installed family, as typst finds it (None if not installed)."""
     faces = [f for f in _typst_fonts() if f.family == family and f.path]
     faces.sort(key=lambda f: (f.style != "normal", abs(f.weight - 400)))
-    if not faces:
+    return faces[0] if faces else None
+
+
+def face_path(family: str) -> str:
+    face = _regular_face(family)
+    if face is None:
         raise FileNotFoundError(f"font '{family}' is not installed (Debian package {PACKAGES.get(family, '?')})")
-    return str(faces[0].path)
+    return str(face.path)
 
 
 def families_available() -> set[str]:
@@ -93,11 +98,8 @@ def font_problems(stack: FontStack, where: str) -> list[Diagnostic]:
 @cache
 def family_coverage(family: str) -> frozenset[int]:
     """Code points covered by a family's regular face (as typst finds it)."""
-    faces = [f for f in _typst_fonts() if f.family == family and f.path]
-    faces.sort(key=lambda f: (f.style != "normal", abs(f.weight - 400)))
-    if not faces:
-        return frozenset()
-    return _face(str(faces[0].path), faces[0].index)[1]
+    face = _regular_face(family)
+    return _face(str(face.path), face.index)[1] if face else frozenset()
 
 
 @cache

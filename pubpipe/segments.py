@@ -57,11 +57,6 @@ class SegmentedDocument:
         return [p.segment for p in self.pieces if isinstance(p, Slot)]
 
 
-def _lines(text: str) -> list[str]:
-    """Lines with their '\\n' kept; only '\\n' ends a line, as in pandoc."""
-    return text.splitlines(keepends=True) if "\r" not in text and "\x0b" not in text else _split_lf(text)
-
-
 def _split_lf(text: str) -> list[str]:
     parts = text.split("\n")
     out = [p + "\n" for p in parts[:-1]]

@@ -14,7 +14,6 @@ from pathlib import Path
 import pypdf
 
 from .fonts import FontStack, coverage_by_postscript_name
-from .readback import read_text, squash
 
 SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
 
@@ -82,9 +81,3 @@ def pdf_font_problems(path: Path, stack: FontStack) -> list[str]:
     if "\x00" in text or "\ufffd" in text:
         problems.append(f"{text.count(chr(0)) + text.count(chr(0xFFFD))} glyph(s) have no font (empty boxes)")
     return problems
-
-
-def missing_passages(path: Path, passages: dict[str, str]) -> list[tuple[str, str]]:
-    """(label, expected) for each passage whose text is not in the artifact."""
-    text = squash(read_text(path))
-    return [(label, expected) for label, expected in passages.items() if squash(expected) not in text]
