@@ -262,8 +262,11 @@ def expected_fields(record: Record, suffix: str, pdf_lang: str) -> dict[str, str
     return common
 
 
-def citation_block(path: Path, label: str) -> str | None:
-    """The text of the suggested-citation block of an artifact, without its label; None if not found."""
+def citation_block(path: Path, label: str, text: str | None = None) -> str | None:
+    """The text of the suggested-citation block of an artifact, without its label; None if not found.
+
+    `text` is the artifact's text if the caller has read it already (a PDF's costs a pdftotext run).
+    """
     key = squash(label)
     if path.suffix in (".html", ".epub"):
         documents = [path.read_bytes()] if path.suffix == ".html" else [d for _n, d in epub_documents(path)]
@@ -278,8 +281,7 @@ def citation_block(path: Path, label: str) -> str | None:
             if squash(paragraph).startswith(key):
                 return _after_label(paragraph, key)
         return None
-    text = read_text(path)  # PDF: the citation is the last block of the document
-    flat = re.sub(r"\s+", " ", text)
+    flat = re.sub(r"\s+", " ", text if text is not None else read_text(path))  # PDF: the last block
     positions = [m.start() for m in re.finditer(re.escape(label.strip().rstrip(":：").strip()), flat)]
     return _after_label(flat[positions[-1]:], key) if positions else None
 
@@ -299,13 +301,14 @@ def verify_artifact(path: Path, shown: str, expected: Expected, pdf_lang: str) -
     """The suggested citation (whole, and nothing else), every key reference and the record fields."""
     problems = []
     if path.suffix in (".html", ".epub", ".docx", ".pdf"):
-        block = citation_block(path, expected.citation_label)
+        text = read_text(path)
+        block = citation_block(path, expected.citation_label, text)
         if block is None or squash(block) != squash(expected.citation):
             problems.append(error(shown, 1, f"suggested citation differs from the record; expected: "
                                             f"«{expected.citation}» | found: "
                                             f"«{block if block is not None else '(no suggested-citation block)'}»",
                                   "suggested-citation"))
-        flat = squash(read_text(path))
+        flat = squash(text)
         for key, entry in expected.references.items():
             if squash(entry) not in flat:
                 problems.append(error(shown, 1, f"key reference @{key} is missing from the reference list; "
