@@ -239,9 +239,10 @@ def build_edition(project: Project, edition: Edition, ui, formats: list[str], st
     folder.mkdir(parents=True, exist_ok=True)
     ast = edition_ast(project, edition, ui)
     expected = expectations_for(edition, ast)
-    if edition.fallbacks:
-        report(f"[{pub.slug} {edition.tag}] {len(edition.fallbacks)} of {edition.segment_count} segments "
-               f"fall back to {pub.source_language} (untranslated, fuzzy or rejected by a check)")
+    if not edition.is_source:
+        report(f"[{pub.slug} {edition.tag}] {edition.segment_count - len(edition.fallbacks)} of "
+               f"{edition.segment_count} segments translated; {len(edition.fallbacks)} fall back to "
+               f"{pub.source_language} (untranslated, fuzzy or rejected by a check)")
     context = page_context(edition, ast)
     problems: list[Diagnostic] = []
     for fmt in [f for f in ("pdf", "epub", "docx", "html") if f in formats]:

@@ -61,7 +61,7 @@ def test_changed_segment_becomes_fuzzy_with_its_previous_msgid(project, capsys):
     # the fuzzy entry falls back to English in the build, and is counted
     assert main(["--lang", "fr", "--format", "html"], project) == 0
     out = capsys.readouterr().out
-    assert "1 of 39 segments fall back to en" in out
+    assert "38 of 39 segments translated; 1 fall back to en" in out
 
 
 def test_removed_segment_becomes_obsolete_and_new_one_starts_empty(project):
