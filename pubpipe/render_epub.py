@@ -44,8 +44,8 @@ def render_epub(edition: Edition, ast: dict, output: Path, css: Path) -> None:
         additions[str(PurePosixPath(opf_name).parent / font_name)] = subset_font(family, text)
         opf = opf.replace("</manifest>", f'  <item id="embedded-font" href="{font_name}" media-type="font/ttf" />\n'
                                          "  </manifest>")
-        stylesheet = (f'@font-face {{ font-family: "{family}"; src: url("../{font_name}"); }}\n'
-                      f'body {{ font-family: "{family}", serif; }}\n') + stylesheet
+        stylesheet = (f'@font-face {{ font-family: "{family}"; src: url("../{font_name}"); }}\n' + stylesheet
+                      + f'body {{ font-family: "{family}", serif; }}\n')  # last, so it wins
     if edition.language.direction == "rtl":
         for name, doc in documents.items():
             doc = math_direction(doc, edition.language.direction)

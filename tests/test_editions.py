@@ -70,13 +70,18 @@ def uncovered(text: str, families) -> set[str]:
 
 
 @pytest.mark.parametrize("lang", NEW + ("zh-Hans",))
-def test_html_and_docx_text_is_covered_by_their_declared_fonts(built, lang):
+def test_html_epub_and_docx_text_is_covered_by_their_declared_fonts(built, lang):
     css = (ROOT / "templates" / "style.css").read_text(encoding="utf-8")
     declared = set(re.findall(r'"([^"]+)"', " ".join(re.findall(r"font-family:([^;]+);", css))))
     page = html.parse(str(artifact(built, lang, "html")))
     text = " ".join(page.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]"))
     text = re.sub(r"[\u2190-\u21FF\uFE00-\uFE0F]", "", text)  # the footnote back-link arrow is drawn by any emoji face
     assert uncovered(text, declared & {f for f in declared if family_coverage(f)}) == set()
+    with zipfile.ZipFile(artifact(built, lang, "epub")) as epub:
+        epub_css = "".join(epub.read(n).decode("utf-8") for n in epub.namelist() if n.endswith(".css"))
+    epub_fonts = set(re.findall(r'"([^"]+)"', " ".join(re.findall(r"font-family:([^;]+);", epub_css))))
+    epub_text = re.sub(r"[\u2190-\u21FF\uFE00-\uFE0F]", "", read_text(artifact(built, lang, "epub")))
+    assert uncovered(epub_text, epub_fonts) == set()
     styles = etree.fromstring(docx_xml(artifact(built, lang, "docx"), "word/styles.xml"))
     fonts = {value for element in styles.iter(f"{W}rFonts") for value in element.attrib.values()}
     assert uncovered(read_text(artifact(built, lang, "docx")), fonts) == set()
