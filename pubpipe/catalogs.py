@@ -115,6 +115,13 @@ def serialize(catalog: Catalog, width: int = WIDTH) -> str:
     return "\n".join(out)
 
 
+def parse_po(text: str, locale: str | None = None, abort_invalid: bool = False) -> Catalog:
+    """A catalog as GNU gettext means it: Babel's reader, plus the previous msgids it drops."""
+    catalog = read_po(io.StringIO(text), locale=locale, abort_invalid=abort_invalid)
+    read_previous(catalog, text)
+    return catalog
+
+
 def read_previous(catalog: Catalog, text: str) -> None:
     """Attach the `#| msgid` of each entry in `text` to its message (Babel drops them)."""
     previous: dict[int, str] = {}
@@ -185,7 +192,7 @@ def read_catalog(path: Path, language: Language) -> tuple[Catalog | None, list[D
         text = text[: header.start(1)] + language.catalog_dir + text[header.end(1):]
         raw = text.encode("utf-8")
     try:
-        catalog = read_po(io.BytesIO(raw), locale=None, abort_invalid=True)
+        catalog = parse_po(text, abort_invalid=True)
     except PoFileError as exc:
         return None, [error(path, exc.lineno + 1, f"malformed catalog: {exc.args[0]}", "po-syntax")]
     except Exception as exc:  # Babel raises assorted errors on garbage; report, never crash

@@ -109,6 +109,14 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
         argv.insert(0, "build")
     args = _parser().parse_args(argv)
     project = Project((root or Path.cwd()).resolve())
+    # validated once, at the edge, for every command that takes them
+    args.langs, args.formats, args.slugs = (_split(getattr(args, name, None)) for name in ("lang", "format",
+                                                                                        "publication"))
+    if hasattr(args, "lang"):
+        bad = _validate_choices(project, args.langs, args.formats, args.slugs)
+        if bad:
+            print("\n".join(bad), file=sys.stderr)
+            return 2
     try:
         return COMMAND_HANDLERS[args.command](project, args)
     except PipelineError as failure:
@@ -117,11 +125,7 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
 
 
 def cmd_build(project: Project, args: argparse.Namespace) -> int:
-    langs, formats, slugs = _split(args.lang), _split(args.format), _split(args.publication)
-    bad = _validate_choices(project, langs, formats, slugs)
-    if bad:
-        print("\n".join(bad), file=sys.stderr)
-        return 2
+    langs, formats, slugs = args.langs, args.formats, args.slugs
 
     def report(line: str) -> None:
         if not args.quiet:
@@ -136,18 +140,13 @@ def cmd_build(project: Project, args: argparse.Namespace) -> int:
         return 1
     if warnings:
         print_diagnostics(warnings)
+        demoted = sum(d.severity == "error" for d in warnings)
+        if demoted:
+            print(f"the {demoted} translation error(s) above were not published: those entries are shown in the "
+                  "source language (--strict refuses them)", file=sys.stderr)
     count = sum(len(e["artifacts"]) for p in manifest["publications"] for e in p["editions"])
     report(f"done: {count} artifacts in {project.dist} in {time.perf_counter() - started:.1f} s")
     return 0
-
-
-def _selected(project: Project, args: argparse.Namespace) -> tuple[list[str] | None, list[str] | None] | None:
-    langs, slugs = _split(getattr(args, "lang", None)), _split(getattr(args, "publication", None))
-    bad = _validate_choices(project, langs, None, slugs)
-    if bad:
-        print("\n".join(bad), file=sys.stderr)
-        return None
-    return langs, slugs
 
 
 def _publications(project: Project, slugs: list[str] | None = None):
@@ -163,10 +162,7 @@ def _publications(project: Project, slugs: list[str] | None = None):
 def cmd_update(project: Project, args: argparse.Namespace) -> int:
     from .update import update
 
-    selected = _selected(project, args)
-    if selected is None:
-        return 2
-    langs, slugs = selected
+    langs, slugs = args.langs, args.slugs
     publications = _publications(project, slugs)
     if publications is None:
         return 1
@@ -184,11 +180,8 @@ def cmd_status(project: Project, args: argparse.Namespace) -> int:
 
     from .status import format_table, project_status
 
-    selected = _selected(project, args)
-    if selected is None:
-        return 2
-    langs, slugs = selected
-    publications = _publications(project, slugs)
+    langs = args.langs
+    publications = _publications(project, args.slugs)
     if publications is None:
         return 1
     rows = project_status(project.locales, project.templates, project.root, publications,
@@ -205,10 +198,7 @@ def cmd_status(project: Project, args: argparse.Namespace) -> int:
 def cmd_check(project: Project, args: argparse.Namespace) -> int:
     from .gate import run_checks
 
-    selected = _selected(project, args)
-    if selected is None:
-        return 2
-    langs, slugs = selected
+    langs, slugs = args.langs, args.slugs
     if args.build:
         try:
             _manifest, _warnings = build(project, langs, None, slugs, False, lambda line: None)
@@ -259,10 +249,7 @@ def cmd_pseudo(project: Project, args: argparse.Namespace) -> int:
 def cmd_previews(project: Project, args: argparse.Namespace) -> int:
     from .previews import render_previews
 
-    selected = _selected(project, args)
-    if selected is None:
-        return 2
-    for path in render_previews(project, *selected):
+    for path in render_previews(project, args.langs, args.slugs):
         print(f"wrote {path.relative_to(project.root)}")
     return 0
 

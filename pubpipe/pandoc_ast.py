@@ -175,7 +175,7 @@ def isolate_latin_runs(node: Any) -> Any:
         latin = token["t"] in ("Str", "Cite", "Link", "Code", "Emph", "Strong") and _latin(token)
         if latin or (run and token["t"] in ("Space", "SoftBreak")) or (run and token["t"] == "Str"
                                                                         and token["c"] in ("&", "-", "–")):
-            run.append(token if latin or token["t"] != "Str" else token)
+            run.append(token)
         else:
             flush()
             out.append(isolate_latin_runs(token))

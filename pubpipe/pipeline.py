@@ -298,21 +298,17 @@ def page_context(edition: Edition, ast: dict) -> dict:
     series = f"{plain['genre']} · {series_name} {pub.year}" if series_name else plain["genre"]
     group = pub.name(pub.meta["corporate_author"], edition.tag)
     original = pub.name(pub.meta["corporate_author"], pub.source_language)
-    published = publication_date(pub.meta["date"], edition.language)
+    shared = {"series": series, "published": publication_date(pub.meta["date"], edition.language),
+              "original_group": original if original != group else ""}  # the title block, in HTML and PDF
     return {
         "plain": plain,
-        "series": series,
-        "published": published,
-        "original_group": original if original != group else "",
+        **shared,
         "typst": {
+            **shared,
             "title": plain["title"], "subtitle": plain["subtitle"], "byline": plain["byline"],
-            "series": series, "running_title": plain["title"],
-            "authors": pub.name(pub.meta["corporate_author"], pub.source_language),
+            "running_title": plain["title"], "authors": original,
             "keywords": ", ".join(filter(None, [plain["genre"], series_name])),
-            "original_group": original if original != group else "",
-            "published": published,
-            "publisher": pub.name(pub.meta["publisher"], edition.tag),
-            "contact": pub.contact,
+            "publisher": pub.name(pub.meta["publisher"], edition.tag), "contact": pub.contact,
         },
     }
 

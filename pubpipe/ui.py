@@ -17,6 +17,7 @@ from babel.support import NullTranslations, Translations
 from .catalogs import read_catalog
 from .diagnostics import Diagnostic
 from .languages import Language
+from .tokens import protected
 
 DOMAIN = "ui"
 TYPST_DELIMITERS = {
@@ -48,8 +49,9 @@ def build_ui_template(templates: Path, root: Path, project_year: int) -> Catalog
         full = templates / filename
         path = str(full.relative_to(root)) if full.is_relative_to(root) else filename
         notes = ["Interface text of the templates."] + list(comments)
-        if "{" in str(message) or "%(" in str(message):
-            notes.append("Keep unchanged: the %(name)s placeholders.")
+        keep = protected(str(message))
+        if keep:
+            notes.append("Keep unchanged: " + " ".join(dict.fromkeys(keep)))
         existing = catalog.get(message, context)
         if existing is not None:
             existing.locations.append((path, lineno))

@@ -13,14 +13,12 @@ wrapping, so running update twice changes nothing.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po
 
-from .catalogs import WIDTH, build_template, catalog_path, read_previous, serialize, template_path
+from .catalogs import WIDTH, build_template, catalog_path, parse_po, serialize, template_path
 from .citations import CFF_NAME, cff_text
 from .languages import Language
 from .publication import Publication
@@ -44,8 +42,7 @@ def detect_width(text: str, catalog: Catalog) -> int:
 
 
 def merge(existing_text: str, template: Catalog, language: Language) -> str:
-    catalog = read_po(io.StringIO(existing_text), locale=str(language.locale))
-    read_previous(catalog, existing_text)
+    catalog = parse_po(existing_text, locale=str(language.locale))
     earlier = {m.id: m.previous_id for m in catalog if m.id and m.fuzzy and m.previous_id}
     width = detect_width(existing_text, catalog)
     catalog.update(template, no_fuzzy_matching=False, update_header_comment=False, update_creation_date=True)

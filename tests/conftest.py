@@ -42,3 +42,14 @@ def artifact(root: Path, lang: str, fmt: str) -> Path:
 @pytest.fixture(scope="session")
 def seed_text() -> str:
     return SEED.read_text(encoding="utf-8")
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    """Edit a fixture file in place; the text to replace must be there."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not found in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def catalog_file(project: Path, lang: str, domain: str = SLUG) -> Path:
+    return project / "locales" / lang / "LC_MESSAGES" / f"{domain}.po"

@@ -8,16 +8,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
 
-from pubpipe.catalogs import serialize
+from pubpipe.catalogs import parse_po, serialize
 from pubpipe.citations import citation_block, read_record_fields
 from pubpipe.cli import main
 from pubpipe.diagnostics import display_path
 from pubpipe.gate import run_checks
 from pubpipe.pipeline import Project
 
-from .conftest import ROOT, SLUG, artifact
+from .conftest import ROOT, SLUG, artifact, replace_in
 
 TINY = "tiny-brief"
 PUBLICATION = """\
@@ -89,7 +88,7 @@ def write_tiny(root: Path) -> Path:
     assert main(["update"], root) == 0
     for domain in (TINY, "ui"):
         path = root / "locales" / "fr" / "LC_MESSAGES" / f"{domain}.po"
-        catalog = read_po(path.open("rb"))
+        catalog = parse_po(path.read_text(encoding="utf-8"))
         for message in catalog:
             if message.id:
                 message.string = FRENCH.get(str(message.id), str(message.id))
@@ -111,12 +110,6 @@ def line_of(path: Path, needle: str) -> int:
     return next(n for n, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1) if needle in line)
 
 
-def replace(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
 def only(found: list, check: str, path: Path, line: int) -> None:
     assert [(p.check, p.path, p.line) for p in found] == [(check, display_path(path), line)], [str(p) for p in found]
 
@@ -129,7 +122,7 @@ def test_the_clean_tiny_publication_passes(tiny):
 
 def test_unknown_key(tiny):
     brief = tiny / "content" / TINY / "brief.md"
-    replace(brief, "[@ipcc2021]", "[@ipcc2099]")
+    replace_in(brief, "[@ipcc2021]", "[@ipcc2099]")
     found = errors(tiny)
     assert (found[0].check, found[0].path, found[0].line) == ("citation-key", display_path(brief), 3)
     assert "@ipcc2099" in found[0].message
@@ -146,13 +139,13 @@ def test_an_unused_bibliography_entry(tiny):
 
 def test_dropped_key_in_a_translation(tiny):
     po = tiny / "locales" / "fr" / "LC_MESSAGES" / f"{TINY}.po"
-    replace(po, "bien étudiés [@ipcc2021].", "bien étudiés (GIEC 2021).")
+    replace_in(po, "bien étudiés [@ipcc2021].", "bien étudiés (GIEC 2021).")
     only(errors(tiny), "citation-keys", po, line_of(po, 'msgid "Pastoral systems'))
 
 
 def test_hand_typed_group_name_in_the_seed_variant(tiny):
     brief = tiny / "content" / TINY / "brief.md"
-    replace(brief, "well studied", "well studied by the IYRP Global Alliance Working Group on Pastoralism and "
+    replace_in(brief, "well studied", "well studied by the IYRP Global Alliance Working Group on Pastoralism and "
                                    "Carbon Markets")
     assert main(["update"], tiny) == 0  # the templates follow the source: the name is the only inconsistency
     found = errors(tiny)
@@ -162,13 +155,13 @@ def test_hand_typed_group_name_in_the_seed_variant(tiny):
 
 def test_year_that_disagrees_with_the_date(tiny):
     meta = tiny / "content" / TINY / "publication.yaml"
-    replace(meta, "year: 2026", "year: 2025")
+    replace_in(meta, "year: 2026", "year: 2025")
     only(errors(tiny), "record-year", meta, line_of(meta, "year: 2025"))
 
 
 def test_citation_cff_edited_by_hand(tiny):
     cff = tiny / "content" / TINY / "CITATION.cff"
-    replace(cff, "  year: 2026", "  year: 2025")
+    replace_in(cff, "  year: 2026", "  year: 2025")
     found = errors(tiny)
     only(found, "citation-cff", cff, line_of(cff, "  year: 2025"))
     assert "2025" in found[0].message and "2026" in found[0].message
@@ -177,7 +170,7 @@ def test_citation_cff_edited_by_hand(tiny):
 def test_artifact_with_a_citation_block_altered_after_the_build(tiny):
     assert main(["--quiet"], tiny) == 0
     page = tiny / "dist" / TINY / "fr" / "index.html"
-    replace(page, "IYRP Global Alliance Secretariat.</p>", "IYRP Global Alliance Secretariat, Rome.</p>")
+    replace_in(page, "IYRP Global Alliance Secretariat.</p>", "IYRP Global Alliance Secretariat, Rome.</p>")
     found = errors(tiny, artifacts=True)
     only(found, "suggested-citation", page, 1)
     assert "expected: «" in found[0].message and "| found: «" in found[0].message and "Rome" in found[0].message
@@ -189,7 +182,7 @@ def test_check_reads_artifacts_back_when_they_exist(tiny, capsys):
     assert "no artifacts for this edition" in capsys.readouterr().err
     assert main(["--quiet"], tiny) == 0
     page = tiny / "dist" / TINY / "fr" / "index.html"
-    replace(page, "IYRP Global Alliance Secretariat.</p>", "Someone else.</p>")
+    replace_in(page, "IYRP Global Alliance Secretariat.</p>", "Someone else.</p>")
     assert main(["check", "--sources"], tiny) == 0
     assert main(["check"], tiny) == 1
     assert "[suggested-citation]" in capsys.readouterr().err

@@ -12,7 +12,7 @@ import pytest
 from babel.messages.pofile import read_po
 from lxml import etree, html
 
-from pubpipe.fonts import family_coverage
+from pubpipe.fonts import family_coverage, uncovered
 from pubpipe.readback import docx_xml, epub_documents, read_text, squash
 from pubpipe.segments import segment_markdown
 
@@ -54,19 +54,6 @@ def test_new_catalogs_are_complete_and_not_fuzzy():
             catalog = read_po((ROOT / "locales" / lang / "LC_MESSAGES" / f"{domain}.po").open("rb"))
             missing = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
             assert missing == [], (lang, domain, missing[:3])
-
-
-def coverage(families) -> set[int]:
-    covered: set[int] = set()
-    for family in families:
-        covered |= family_coverage(family)
-    return covered
-
-
-def uncovered(text: str, families) -> set[str]:
-    covered = coverage(families)
-    return {ch for ch in text if not ch.isspace() and ord(ch) not in covered and ord(ch) >= 0x20
-            and not 0x200B <= ord(ch) <= 0x206F}
 
 
 @pytest.mark.parametrize("lang", NEW + ("zh-Hans",))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 
@@ -11,28 +10,22 @@ from babel.messages.pofile import read_po
 from lxml import html
 
 from pubpipe import checks
-from pubpipe.catalogs import read_previous
+from pubpipe.catalogs import parse_po
 from pubpipe.cli import main
 from pubpipe.readback import docx_text, epub_text, pdf_text
 
-from .conftest import SLUG, artifact
+from .conftest import SLUG, artifact, catalog_file, replace_in
 
 BRIEF = f"content/{SLUG}/brief.md"
 
 
 def catalog(project, lang="fr", domain=SLUG):
-    path = project / "locales" / lang / "LC_MESSAGES" / f"{domain}.po"
-    text = path.read_text(encoding="utf-8")
-    parsed = read_po(io.StringIO(text))
-    read_previous(parsed, text)
-    return parsed, text
+    text = catalog_file(project, lang, domain).read_text(encoding="utf-8")
+    return parse_po(text), text
 
 
 def edit(project, relative, old, new):
-    path = project / relative
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    replace_in(project / relative, old, new)
 
 
 def test_update_is_idempotent_on_the_real_catalogs(project, capsys):
@@ -208,5 +201,6 @@ def test_untrusted_msgstr_never_takes_effect_even_past_the_check(project, monkey
     if "{{" in payload:
         assert "{{ 7*7 }}" in tree.text_content()  # shown as text, never evaluated
     ld = json.loads(tree.xpath("//script[@type='application/ld+json']")[0].text)
-    assert payload.split()[0] in ld["name"] or "javascript" in payload  # data in JSON, not markup
+    shown = "clic" if "javascript" in payload else payload.split()[0]  # a link loses its target, keeps its words
+    assert shown in ld["name"]  # data in JSON, not markup
     assert "</script>" not in tree.xpath("//script[@type='application/ld+json']")[0].text
