@@ -23,7 +23,7 @@ from .diagnostics import Diagnostic, error, warning
 from .glossary import Glossary
 from .languages import Language
 from .names import NameRules
-from .tokens import FOOTNOTE_REF, LINK_TARGET, PLACEHOLDER, PYTHON_FORMAT, URL, citation_keys
+from .tokens import CODE_SPAN, FOOTNOTE_REF, LINK_TARGET, PLACEHOLDER, PYTHON_FORMAT, URL, citation_keys
 
 Finding = tuple[str, str]  # (severity, message)
 DIGITS = re.compile(r"\d+")
@@ -39,6 +39,31 @@ RAW_MARKUP = [
     (re.compile(r"^\s*(?:```|~~~|:::)", re.M), "a code or div fence"),
     (re.compile(r"\\(?:begin|input|include|write|immediate)\b"), "raw TeX"),
 ]
+# Characters a translation may never carry: C0/C1 controls (tab and newline aside), DEL, NUL, BOM and
+# non-characters. They break XML (EPUB, DOCX), Typst and terminals, and hide text from reviewers.
+FORBIDDEN_CHAR = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\ufff9-\ufffb\ufffe\uffff\ud800-\udfff]")
+# Bidi controls: legitimate in right-to-left text (isolates, marks), dangerous when they reorder what a
+# reviewer sees ("Trojan Source"); reported as warnings so a reviewer looks at them.
+BIDI_CONTROL = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+# Block-level Markdown that starts a line: a translation may not start a block its source does not have.
+BLOCK_STARTS = [
+    (re.compile(r"^\s*(?:---|\.\.\.)\s*$"), "a YAML metadata block or horizontal rule ('---')"),
+    (re.compile(r"^\s*(?:[-*_]\s*){3,}$"), "a horizontal rule"),
+    (re.compile(r"^\s*=+\s*$"), "a setext heading underline"),
+    (re.compile(r"^\s{0,3}#{1,6}(?:\s|$)"), "a heading"),
+    (re.compile(r"^\s*(?:`{3,}|~{3,}|:{3,})"), "a code or div fence"),
+    (re.compile(r"^\s*>"), "a block quote"),
+    (re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)]|#[.)]|\(?[a-zA-Z][.)])[ \t]"), "a list item"),
+    (re.compile(r"^\s*[|+]"), "a table or line block"),
+    (re.compile(r"^\s*\[\^[^\]]+\]:"), "a footnote definition"),
+    (re.compile(r"^\s*\[[^\]]+\]:"), "a link reference definition"),
+    (re.compile(r"^\s*[:~][ \t]"), "a definition list"),
+    (re.compile(r"^\s*<"), "an HTML block"),
+    (re.compile(r"^\s*$"), "a new paragraph (a blank line)"),
+]
+FIRST_LINE_KINDS = {"a heading", "a list item", "a new paragraph (a blank line)"}
+ATTRIBUTES = re.compile(r"\{\s*[#.][^{}]*\}|\{[^{}=]*=[^{}]*\}")
+MAX_ENTRY_CHARS = 20_000  # far beyond any paragraph; past this, an entry is refused before any other check
 # Expected length of a translation relative to English, by script (characters).
 LENGTH_RATIO = {"Hans": (0.15, 0.9), "Hant": (0.15, 0.9), "Arab": (0.5, 1.8), "Latn": (0.6, 2.0)}
 ERRORS_BLOCK_PUBLICATION = "error"
@@ -53,6 +78,8 @@ class Context:
     glossary: Glossary | None = None
     names: NameRules | None = None
     segment_kind: dict[str, str] = field(default_factory=dict)  # msgid -> heading, formula, ...
+    python_format: bool = False  # the ui domain: every msgstr goes through `%` in the templates
+    font_families: tuple[str, ...] = ()  # the PDF body stack: characters outside it are refused
 
 
 def _diff(label: str, source: Counter | set, target: Counter | set) -> str:
@@ -159,6 +186,91 @@ def check_raw_markup(source: str, target: str, ctx: Context) -> Iterator[Finding
             yield "error", f"{what} is not allowed in a translation: {found.group(0)!r}"
 
 
+def check_characters(source: str, target: str, ctx: Context) -> Iterator[Finding]:
+    """No control characters, NUL, BOM or non-characters; bidi controls only where a reviewer sees them."""
+    bad = sorted({f"U+{ord(ch):04X}" for ch in FORBIDDEN_CHAR.findall(target)} -
+                 {f"U+{ord(ch):04X}" for ch in FORBIDDEN_CHAR.findall(source)})
+    if bad:
+        yield "error", f"invisible control character(s) {', '.join(bad)}: delete them (they break EPUB, DOCX and PDF)"
+    bidi = sorted({f"U+{ord(ch):04X}" for ch in BIDI_CONTROL.findall(target)} -
+                  {f"U+{ord(ch):04X}" for ch in BIDI_CONTROL.findall(source)})
+    if bidi:
+        yield "warning", (f"bidi control character(s) {', '.join(bidi)}: check that the text reads as intended "
+                          "(the build isolates Latin runs in right-to-left text by itself)")
+
+
+def check_structure(source: str, target: str, ctx: Context) -> Iterator[Finding]:
+    """A translation is text for its own segment: it may not open blocks, metadata or attributes its source lacks.
+
+    pandoc would read a `---` block as document metadata, a blank line as a new paragraph, `:::` as a div;
+    the build reads translations without metadata blocks, and this check rejects the attempt at its line.
+    """
+    def starts(text: str) -> Counter:
+        found: Counter = Counter()
+        for number, line in enumerate(text.split("\n")):
+            for pattern, what in BLOCK_STARTS:
+                own_start = number == 0 and what in FIRST_LINE_KINDS  # judged by the markdown check
+                if pattern.match(line) and not own_start:
+                    found[what] += 1
+                    break
+        return found
+
+    added = starts(target) - starts(source)
+    for what in added:
+        yield "error", f"{what} is not allowed here: a translation stays inside its own segment"
+    extra = Counter(ATTRIBUTES.findall(target)) - Counter(ATTRIBUTES.findall(source))
+    if extra:
+        yield "error", "attributes not in the source: " + ", ".join(sorted(extra))
+
+
+def check_code(source: str, target: str, ctx: Context) -> Iterator[Finding]:
+    """Code is a protected token: copied as it is, never added or translated."""
+    a, b = Counter(CODE_SPAN.findall(source)), Counter(CODE_SPAN.findall(target))
+    if a != b:
+        yield "error", _diff("code spans", Counter(m for _t, m in a.elements()),
+                             Counter(m for _t, m in b.elements())) + " (copy `code` exactly as in the source)"
+
+
+def check_size(source: str, target: str, ctx: Context) -> Iterator[Finding]:
+    if len(target) > max(MAX_ENTRY_CHARS, 10 * len(source)):
+        yield "error", (f"the translation is {len(target):,} characters long for a source of {len(source):,}; "
+                        "entries are limited to 10 times their source (or 20,000 characters)")
+
+
+def check_python_format(source: str, target: str, ctx: Context) -> Iterator[Finding]:
+    """ui strings are %-formatted by the templates: the translation must format with the source's names."""
+    if not ctx.python_format:
+        return
+    names = {name: "" for name in re.findall(r"%\((\w+)\)", source)}
+    try:
+        target % _Names(names)
+    except (ValueError, TypeError, KeyError) as exc:
+        yield "error", (f"not a valid format string ({exc}); write a literal percent sign as %%, and keep "
+                        "placeholders such as %(date)s exactly")
+        return
+    unnamed = re.findall(r"%(?!\(|%)", target.replace("%%", ""))
+    if unnamed:
+        yield "error", "a bare % is not allowed: write a literal percent sign as %%"
+
+
+class _Names(dict):
+    """A mapping that fails for names the source does not define (a translator's typo)."""
+
+    def __missing__(self, key: str) -> str:
+        raise KeyError(f"unknown placeholder %({key})s")
+
+
+def check_fonts(source: str, target: str, ctx: Context) -> Iterator[Finding]:
+    """A character no face of the edition's stack draws would print as an empty box: refused here, at its line."""
+    if ctx.font_families:
+        from .fonts import uncovered
+
+        missing = uncovered(target, ctx.font_families) - set(source)
+        if missing:
+            yield "error", (f"no font of the {ctx.language.tag} edition draws {''.join(sorted(missing))!r} "
+                            f"({', '.join(f'U+{ord(ch):04X}' for ch in sorted(missing))})")
+
+
 def check_untranslated_copy(source: str, target: str, ctx: Context) -> Iterator[Finding]:
     if target == source and len(source) > 40 and re.search(r"[A-Za-z]{4}", source):
         yield "warning", "the translation is a copy of the English text"
@@ -195,6 +307,12 @@ def check_names(source: str, target: str, ctx: Context) -> Iterator[Finding]:
 
 
 ENTRY_CHECKS: dict[str, Callable[[str, str, Context], Iterator[Finding]]] = {
+    "size": check_size,
+    "characters": check_characters,
+    "structure": check_structure,
+    "code": check_code,
+    "format": check_python_format,
+    "font-coverage": check_fonts,
     "citation-keys": check_citation_keys,
     "footnotes": check_footnotes,
     "links": check_links,
@@ -212,13 +330,22 @@ ENTRY_CHECKS: dict[str, Callable[[str, str, Context], Iterator[Finding]]] = {
 
 
 def check_message(message: Message, ctx: Context) -> Iterator[tuple[str, str, str]]:
-    """(check, severity, message) for one translated, non-fuzzy entry."""
-    source, target = str(message.id), message.string
-    if not isinstance(target, str) or not target or message.fuzzy:
+    """(check, severity, message) for one translated, non-fuzzy entry; every plural form is checked."""
+    if message.fuzzy:
         return
-    for name, check in ENTRY_CHECKS.items():
-        for severity, text in check(source, target, ctx):
-            yield name, severity, text
+    ids = message.id if isinstance(message.id, (list, tuple)) else (message.id,)
+    forms = message.string if isinstance(message.string, (list, tuple)) else (message.string,)
+    for index, target in enumerate(forms):
+        if not isinstance(target, str) or not target:
+            continue
+        source = str(ids[min(index, len(ids) - 1)])
+        label = f"msgstr[{index}]: " if len(forms) > 1 else ""
+        for name, check in ENTRY_CHECKS.items():
+            findings = list(check(source, target, ctx))
+            for severity, text in findings:
+                yield name, severity, label + text
+            if name == "size" and findings:
+                break  # an oversized entry is refused before the costlier checks read it
 
 
 def check_catalog(path: Path | str, catalog: Catalog, ctx: Context) -> tuple[list[Diagnostic], set[str]]:
@@ -232,7 +359,7 @@ def check_catalog(path: Path | str, catalog: Catalog, ctx: Context) -> tuple[lis
             make = error if severity == "error" else warning
             problems.append(make(path, message.lineno or 1, text + where, name))
             if severity == "error":
-                rejected.add(str(message.id))
+                rejected.add(message.id if isinstance(message.id, str) else tuple(message.id))
     return problems, rejected
 
 

@@ -17,7 +17,7 @@ from .languages import Language
 from .publication import EditionSpec, Publication
 from .segments import Segment, reassemble
 
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#$@|~^&])")
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#$@|~^&:!+.=-])")
 WIDE_PARENS_SCRIPTS = {"Hans", "Hant", "Jpan", "Kore"}
 
 
@@ -57,8 +57,8 @@ class Edition:
 
 
 def escape_markdown(text: str) -> str:
-    """Make a trusted plain-text value (a name) safe to splice into Markdown."""
-    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """Make a plain-text value (a name, a ui translation) safe to splice into Markdown: text, never markup."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split("\n")))
 
 
 def author_names(publication: Publication, language: Language) -> str:

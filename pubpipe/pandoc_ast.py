@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,10 @@ import yaml
 
 from .edition import Edition
 
-READER = "markdown-raw_html-raw_tex-raw_attribute-markdown_in_html_blocks"
+# No raw markup, and no YAML metadata blocks: a translated segment cannot carry document metadata
+# (a `bibliography:` that citeproc would read, a publisher, a title). Metadata reaches pandoc only from
+# the metadata file written below, which publication.yaml alone fills.
+READER = "markdown-raw_html-raw_tex-raw_attribute-markdown_in_html_blocks-yaml_metadata_block"
 SAFE_SCHEMES = ("http://", "https://", "mailto:", "#")
 SAFE_ATTRIBUTES = {"lang", "dir"}
 RTL_LANGUAGES = {"ar", "he", "fa", "ur"}
@@ -28,11 +32,10 @@ SELF_ID = "suggested-citation-self"
 WORKING_META = ("csl", "nocite", "references", "link-citations")
 
 
-def edition_markdown(edition: Edition, notices: str = "") -> str:
-    """The edition as one Markdown document: metadata, notices, body and back matter."""
+def edition_metadata(edition: Edition) -> dict[str, Any]:
+    """The document metadata: built from publication.yaml and the translated metadata strings only."""
     pub, s = edition.publication, edition.strings
-    joiner = "" if edition.language.script in ("Hans", "Hant", "Jpan") else " "
-    meta = {
+    return {
         "strings": dict(s),
         "author": [pub.name(pub.meta["corporate_author"], pub.source_language)],
         "publisher": pub.name(pub.meta["publisher"], pub.source_language),
@@ -40,7 +43,6 @@ def edition_markdown(edition: Edition, notices: str = "") -> str:
         "identifier": f"{pub.meta['identifier']}:{edition.tag}",
         "rights": pub.meta.get("licence", {}).get("name", ""),
         "description": s["subtitle"],
-
         "title": s["title"],
         "subtitle": s["subtitle"],
         "lang": edition.tag,
@@ -50,7 +52,12 @@ def edition_markdown(edition: Edition, notices: str = "") -> str:
         "link-citations": False,
         "references": pub.references + [self_reference(edition)],
     }
-    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=True)
+
+
+def edition_markdown(edition: Edition, notices: str = "") -> str:
+    """The edition's body as one Markdown document (no metadata block): notices, body and back matter."""
+    s = edition.strings
+    joiner = "" if edition.language.script in ("Hans", "Hant", "Jpan") else " "
     back = (
         f"# {s['key_references']} {{#key-references}}\n\n"
         "::: {#refs}\n:::\n\n"
@@ -59,7 +66,7 @@ def edition_markdown(edition: Edition, notices: str = "") -> str:
         f"::: {{#suggested-citation .suggested-citation}}\n**{s['citation_label']}**\n:::\n"
     )
     notices = f"{notices}\n\n" if notices else ""
-    return f"---\n{front}---\n\n{notices}{edition.body.rstrip()}\n\n{back}"
+    return f"{notices}{edition.body.rstrip()}\n\n{back}"
 
 
 def self_reference(edition: Edition) -> dict[str, Any]:
@@ -85,8 +92,12 @@ def self_reference(edition: Edition) -> dict[str, Any]:
 
 def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
     """Markdown -> resolved, sanitized pandoc AST (one pandoc call)."""
-    out = pypandoc.convert_text(edition_markdown(edition, notices), "json", format=READER,
-                                extra_args=["--citeproc", f"--csl={csl}"], sandbox=True)
+    with tempfile.TemporaryDirectory(prefix="pubpipe-meta-") as scratch:
+        meta_file = Path(scratch) / "metadata.yaml"
+        meta_file.write_text(yaml.safe_dump(edition_metadata(edition), allow_unicode=True, sort_keys=True),
+                             encoding="utf-8")
+        out = pypandoc.convert_text(edition_markdown(edition, notices), "json", format=READER, sandbox=True,
+                                    extra_args=["--citeproc", f"--csl={csl}", f"--metadata-file={meta_file}"])
     ast = sanitize(json.loads(out))
     move_self_citation(ast)
     for key in WORKING_META:  # used up by citeproc; never written into a document's properties

@@ -29,12 +29,12 @@ from .catalogs import Translations, catalog_path, read_catalog
 from .checks import ENTRY_CHECKS, Context, check_catalog
 from .diagnostics import Diagnostic, PipelineError, error, raise_if_errors
 from .edition import Edition, make_edition
-from .fonts import font_problems, stack_for, uncovered
+from .fonts import font_problems, missing_families, stack_for, uncovered
 from .languages import PSEUDO, parse_language
 from .publication import EditionSpec, Publication, discover, load_publication
 from .render_docx import reference_docx, render_docx
 from .render_epub import render_epub
-from .render_html import body_html, environment, render_page, stylesheet, table_of_contents
+from .render_html import body_html, environment, markdown_environment, render_page, stylesheet, table_of_contents
 from .render_pdf import compile_pdf, typst_source
 from .ui import load_ui
 from .verify import pdf_font_problems
@@ -145,7 +145,9 @@ def read_translations(project: Project, publication: Publication, spec: EditionS
 
 
 def check_context(publication: Publication, spec: EditionSpec) -> Context:
-    return Context(spec.language, spec.native_digits, publication.glossary, publication.name_rules)
+    stack = stack_for(spec.language.script)
+    return Context(spec.language, spec.native_digits, publication.glossary, publication.name_rules,
+                   font_families=stack.body if not missing_families(stack) else ())
 
 
 def check_editions(loaded: Loaded, formats: list[str], strict: bool) -> list[Diagnostic]:
@@ -286,7 +288,8 @@ def write_citation_files(edition: Edition, record: citations.Record, folder: Pat
 
 
 def notice_markdown(project: Project, edition: Edition, ui) -> str:
-    env = environment(project.templates, ui)
+    """The notices as Markdown; a ui translation is spliced in as text (Markdown-escaped), never as markup."""
+    env = markdown_environment(project.templates, ui)
     return env.get_template("notices.md.j2").render(draft=edition.spec.status == "draft",
                                                     fallbacks=bool(edition.fallbacks)).strip()
 

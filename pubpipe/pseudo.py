@@ -20,8 +20,9 @@ from .tokens import CITATION, FOOTNOTE_REF, LINK_TARGET, PLACEHOLDER, PYTHON_FOR
 from .ui import build_ui_template, ui_catalog_path
 
 TAG = "en-XA"
+INLINE_CODE = re.compile(r"`+[^`]+`+")
 PROTECTED = re.compile("|".join(p.pattern for p in (CITATION, FOOTNOTE_REF, PLACEHOLDER, PYTHON_FORMAT, LINK_TARGET,
-                                                     URL, TEX_COMMAND)))
+                                                     URL, TEX_COMMAND, INLINE_CODE)))
 BLOCK_PREFIX = re.compile(r"^(?:#{1,6}\s+|(?:[-*+]|\d{1,9}[.)])\s+)?")
 TEX_TEXT = re.compile(r"(\\text\{)([^{}]*)(\})")
 

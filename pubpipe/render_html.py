@@ -10,8 +10,9 @@ from pathlib import Path
 
 import jinja2
 from babel.support import NullTranslations
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from .edition import escape_markdown
 from .pandoc_ast import stringify, write
 
 
@@ -19,8 +20,40 @@ def environment(templates: Path, translations: NullTranslations) -> jinja2.Envir
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
                              undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"],
                              trim_blocks=True, lstrip_blocks=True)
-    env.install_gettext_translations(translations, newstyle=True)
+    install_escaped_translations(env, translations)
     return env
+
+
+def markdown_environment(templates: Path, translations: NullTranslations) -> jinja2.Environment:
+    """For templates that write Markdown (the notices): translations are Markdown-escaped text."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=False,
+                             undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"],
+                             trim_blocks=True, lstrip_blocks=True)
+    install_escaped_translations(env, translations, escape_markdown)
+    return env
+
+
+def install_escaped_translations(env: jinja2.Environment, translations: NullTranslations,
+                                 escape=escape) -> None:
+    """gettext for templates that treats every translation as text, plural forms included.
+
+    Jinja's i18n extension marks translations as safe HTML when autoescaping is on, so a `ui.po`
+    entry could carry markup or an attribute break-out into every page. Escaping here, before Jinja
+    wraps the result in Markup, makes a translation text; markup belongs in the templates.
+    """
+    def gettext(message: str) -> Markup:
+        return escape(translations.gettext(message))
+
+    def ngettext(singular: str, plural: str, n: int) -> Markup:
+        return escape(translations.ngettext(singular, plural, n))
+
+    def pgettext(context: str, message: str) -> Markup:
+        return escape(translations.pgettext(context, message))
+
+    def npgettext(context: str, singular: str, plural: str, n: int) -> Markup:
+        return escape(translations.npgettext(context, singular, plural, n))
+
+    env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext)
 
 
 def table_of_contents(ast: dict) -> list[dict[str, str]]:

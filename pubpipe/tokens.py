@@ -17,6 +17,7 @@ FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\]")
 URL = re.compile(r"(?:https?|ftp|mailto):[^\s)\]>\"'»]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 LINK_TARGET = re.compile(r"\]\(([^)\s]*)\)")
 TEX_COMMAND = re.compile(r"\\[A-Za-z]+")
+CODE_SPAN = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)  # inline code: (backticks, content)
 
 
 def citation_keys(text: str) -> list[str]:
@@ -26,6 +27,6 @@ def citation_keys(text: str) -> list[str]:
 def protected(text: str) -> list[str]:
     """Every token of `text` a translation must keep, in order of appearance."""
     found = []
-    for pattern in (CITATION, FOOTNOTE_REF, PLACEHOLDER, PYTHON_FORMAT, URL, LINK_TARGET):
+    for pattern in (CODE_SPAN, CITATION, FOOTNOTE_REF, PLACEHOLDER, PYTHON_FORMAT, URL, LINK_TARGET):
         found += [(m.start(), m.group(0)) for m in pattern.finditer(text)]
     return [token for _start, token in sorted(found)]

@@ -70,9 +70,11 @@ def load_ui(locales: Path, language: Language, source_language: str,
     if catalog is None:
         return NullTranslations(), problems
     if context is not None:
+        from dataclasses import replace
+
         from .checks import check_catalog
 
-        found, rejected = check_catalog(path, catalog, context)
+        found, rejected = check_catalog(path, catalog, replace(context, python_format=True))
         problems += found
         for msgid in rejected:
             catalog.delete(msgid)
