@@ -18,6 +18,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import PoFileError, normalize, read_po, unescape, write_po
 
 from .diagnostics import Diagnostic, error
+from .files import read_bytes_inside
 from .languages import Language
 from .publication import Publication
 from .segments import Segment
@@ -169,12 +170,29 @@ class Translations:
         return self.catalog.get(msgid).string if self.state(msgid) == "translated" else None
 
 
-def read_catalog(path: Path, language: Language) -> tuple[Catalog | None, list[Diagnostic]]:
-    """Parse a .po strictly: every malformed line and header problem is reported with its number."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+MAX_ENTRIES = 50_000  # a brief has a few hundred segments; a catalog past this is refused before parsing
+
+
+def read_catalog(path: Path, language: Language, root: Path) -> tuple[Catalog | None, list[Diagnostic]]:
+    """Parse a .po strictly: every malformed line and header problem is reported with its number.
+
+    A catalog that is a link leaving the repository (`root`), or absurdly large, is not read at all.
+    """
+    if not path.exists() and not path.is_symlink():
         return None, []
+    try:
+        raw = read_bytes_inside(path, root)
+    except FileNotFoundError:
+        return None, [error(path, 1, "the catalog is a broken symbolic link; it is not read", "po-syntax")]
+    except OSError as exc:
+        return None, [error(path, 1, f"cannot read the catalog: {exc.strerror or exc}", "po-syntax")]
+    except ValueError as exc:  # outside the repository, or too big
+        return None, [error(path, 1, str(exc), "po-syntax")]
+    entries = raw.count(b"\nmsgid ")
+    if entries > MAX_ENTRIES:
+        return None, [error(path, 1, f"the catalog has {entries:,} entries, over the limit of {MAX_ENTRIES:,}; "
+                                     "a catalog holds one publication's segments (run 'python build.py update')",
+                            "po-syntax")]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

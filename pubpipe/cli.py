@@ -168,9 +168,14 @@ def cmd_update(project: Project, args: argparse.Namespace) -> int:
         return 1
     languages = {spec.language.tag: spec.language for p in publications for spec in p.editions
                  if spec.language.tag != p.source_language and (not langs or spec.language.tag in langs)}
-    for change in update(project.root, project.locales, project.templates, publications, list(languages.values())):
+    changes, problems = update(project.root, project.locales, project.templates, publications,
+                               list(languages.values()))
+    for change in changes:
         if change.action != "unchanged":
             print(f"{change.action}: {change.path.relative_to(project.root)}")
+    if problems:
+        print_diagnostics(problems)
+        return 1
     print("catalogs are up to date with the sources")
     return 0
 
@@ -215,6 +220,7 @@ def cmd_check(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_glossary(project: Project, args: argparse.Namespace) -> int:
+    from .files import write_atomic
     from .glossary import export_csv, export_tbx
 
     publications = _publications(project)
@@ -229,7 +235,7 @@ def cmd_glossary(project: Project, args: argparse.Namespace) -> int:
         for suffix, text in (("tbx", export_tbx(publication.glossary, tags)),
                              ("csv", export_csv(publication.glossary, tags))):
             path = out / f"{publication.slug}.{suffix}"
-            path.write_text(text, encoding="utf-8")
+            write_atomic(path, text, project.root)
             print(f"wrote {path.relative_to(project.root)}")
     return 0
 

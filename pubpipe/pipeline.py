@@ -125,11 +125,7 @@ def read_translations(project: Project, publication: Publication, spec: EditionS
     translations = Translations(None, None)
     if spec.language.tag != publication.source_language:
         path = catalog_path(project.locales, publication, spec.language)
-        if path.exists() and not path.resolve().is_relative_to(project.root.resolve()):
-            catalog, found = None, [error(path, 1, "the catalog points outside the repository (a symbolic "
-                                                   "link?); it is not read", "po-syntax")]
-        else:
-            catalog, found = read_catalog(path, spec.language)
+        catalog, found = read_catalog(path, spec.language, project.root)
         problems += found
         if catalog is None and not found:
             problems.append(error(path, 1, f"no catalog for {spec.language.tag}; run "
@@ -177,8 +173,12 @@ def check_editions(loaded: Loaded, formats: list[str], strict: bool) -> list[Dia
 
 def source_date_epoch(publications: list[Publication]) -> int:
     """SOURCE_DATE_EPOCH if set, else the first publication's date: never the clock."""
-    if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
-        return int(os.environ["SOURCE_DATE_EPOCH"])
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if value:  # ASCII digits only: str.isdigit() also accepts '²', which int() refuses; at most 9999-12-31
+        if not (value.isascii() and value.isdigit()) or len(value) > 12 or int(value) > 253402300799:
+            raise PipelineError([error("SOURCE_DATE_EPOCH", 1, "SOURCE_DATE_EPOCH must be a whole number of seconds "
+                                       f"since 1970-01-01 UTC, up to the year 9999, not {value!r}", "environment")])
+        return int(value)
     year = publications[0].year if publications else 2026
     return int(dt.datetime(year, 1, 1, tzinfo=dt.UTC).timestamp())
 

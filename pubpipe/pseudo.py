@@ -14,6 +14,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 
 from .catalogs import build_template, catalog_path, serialize
+from .files import write_atomic
 from .languages import parse_language
 from .publication import Publication
 from .tokens import CITATION, FOOTNOTE_REF, LINK_TARGET, PLACEHOLDER, PYTHON_FORMAT, TEX_COMMAND, URL
@@ -65,7 +66,6 @@ def write_pseudo_catalogs(root: Path, locales: Path, templates: Path, publicatio
         text = serialize(pseudo_catalog(template))
         language_line = f'"Language: {language.catalog_dir}\\n"\n'  # Babel writes none for a locale it lacks
         text = text.replace('"MIME-Version: 1.0\\n"', language_line + '"MIME-Version: 1.0\\n"', 1)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_atomic(path, text, root)
         written.append(path)
     return written

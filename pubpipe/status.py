@@ -103,7 +103,7 @@ def project_status(locales: Path, templates: Path, root: Path, publications, lan
                 ui_done.add(language.tag)
                 pairs.append(("ui", ui_template, ui_catalog_path(locales, language)))
             for domain, tmpl, path in pairs:
-                catalog, _problems = read_catalog(path, language)
+                catalog, _problems = read_catalog(path, language, root)
                 shown = path.relative_to(root) if path.is_relative_to(root) else path
                 rows.append(catalog_status(publication.slug, domain, language.tag, shown, tmpl, catalog))
     return rows

@@ -66,7 +66,7 @@ def load_ui(locales: Path, language: Language, source_language: str,
     if language.tag == source_language:
         return NullTranslations(), []
     path = ui_catalog_path(locales, language)
-    catalog, problems = read_catalog(path, language)
+    catalog, problems = read_catalog(path, language, locales.parent)
     if catalog is None:
         return NullTranslations(), problems
     if context is not None:

@@ -9,6 +9,12 @@ Merge rules, on top of Babel's `Catalog.update`:
 - translator comments are kept; references and extracted comments follow the source.
 The output is written only when it changes, with the catalog's own line
 wrapping, so running update twice changes nothing.
+
+A catalog is rewritten only if it was read completely: one with a syntax
+error, an unreadable one or a link leaving the repository is reported at its
+line and left byte-identical (Babel's lenient reader would drop the broken
+entry, and writing that back would lose a translator's text). Every write is
+atomic.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 
-from .catalogs import WIDTH, build_template, catalog_path, parse_po, serialize, template_path
+from .catalogs import WIDTH, build_template, catalog_path, read_catalog, serialize, template_path
 from .citations import CFF_NAME, cff_text
+from .diagnostics import Diagnostic, error
+from .files import OutsideRepository, write_atomic
 from .languages import Language
 from .publication import Publication
 from .ui import build_ui_template, ui_catalog_path, ui_template_path
@@ -41,8 +49,8 @@ def detect_width(text: str, catalog: Catalog) -> int:
     return 0 if score(0) > score(WIDTH) else WIDTH
 
 
-def merge(existing_text: str, template: Catalog, language: Language) -> str:
-    catalog = parse_po(existing_text, locale=str(language.locale))
+def merge(existing_text: str, catalog: Catalog, template: Catalog) -> str:
+    """`catalog` (read strictly from `existing_text`) merged with the template, as .po text."""
     earlier = {m.id: m.previous_id for m in catalog if m.id and m.fuzzy and m.previous_id}
     width = detect_width(existing_text, catalog)
     catalog.update(template, no_fuzzy_matching=False, update_header_comment=False, update_creation_date=True)
@@ -70,38 +78,60 @@ def new_catalog(template: Catalog, language: Language) -> str:
     return serialize(catalog, WIDTH)
 
 
-def _write(path: Path, text: str, changes: list[Change]) -> None:
-    old = path.read_text(encoding="utf-8") if path.exists() else None
-    if old == text:
-        changes.append(Change(path, "unchanged"))
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    changes.append(Change(path, "created" if old is None else "updated"))
+class Updater:
+    """Writes what changed, atomically, inside the repository; collects the changes and the problems."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.changes: list[Change] = []
+        self.problems: list[Diagnostic] = []
+
+    def write(self, path: Path, text: str) -> None:
+        try:
+            old = path.read_text(encoding="utf-8") if path.exists() else None
+            if old == text:
+                self.changes.append(Change(path, "unchanged"))
+                return
+            write_atomic(path, text, self.root)
+        except OutsideRepository as exc:
+            self.problems.append(error(path, 1, str(exc), "update"))
+            return
+        except (OSError, UnicodeDecodeError) as exc:
+            self.problems.append(error(path, 1, f"cannot write: {getattr(exc, 'strerror', None) or exc}; "
+                                                "the file was left as it was", "update"))
+            return
+        self.changes.append(Change(path, "created" if old is None else "updated"))
+
+    def merge_into(self, path: Path, template: Catalog, language: Language) -> None:
+        if not path.exists() and not path.is_symlink():
+            self.write(path, new_catalog(template, language))
+            return
+        catalog, found = read_catalog(path, language, self.root)
+        if catalog is None:  # not read completely: never rewritten
+            self.problems += found
+            self.problems.append(error(path, 1, "not updated, and left byte-identical, because it could not be read "
+                                                "completely; fix the line(s) above, then run update again",
+                                       "update"))
+            return
+        text = path.read_text(encoding="utf-8")
+        self.write(path, merge(text, catalog, template))
 
 
 def update(root: Path, locales: Path, templates: Path, publications: list[Publication],
-           languages: list[Language]) -> list[Change]:
+           languages: list[Language]) -> tuple[list[Change], list[Diagnostic]]:
     """Write the .pot files and CITATION.cff, and merge the templates into the catalogs of `languages`."""
-    changes: list[Change] = []
+    updater = Updater(root)
     year = max((p.year for p in publications), default=2026)
     ui_template = build_ui_template(templates, root, year)
-    _write(ui_template_path(locales), serialize(ui_template), changes)
+    updater.write(ui_template_path(locales), serialize(ui_template))
     for language in languages:
-        _merge_into(ui_catalog_path(locales, language), ui_template, language, changes)
+        updater.merge_into(ui_catalog_path(locales, language), ui_template, language)
     for publication in publications:
-        _write(root / publication.root / CFF_NAME, cff_text(publication), changes)
+        updater.write(root / publication.root / CFF_NAME, cff_text(publication))
         template = build_template(publication, root)
-        _write(template_path(locales, publication), serialize(template), changes)
+        updater.write(template_path(locales, publication), serialize(template))
         own = {spec.language.tag for spec in publication.editions}
         for language in languages:
             if language.tag in own:
-                _merge_into(catalog_path(locales, publication, language), template, language, changes)
-    return changes
-
-
-def _merge_into(path: Path, template: Catalog, language: Language, changes: list[Change]) -> None:
-    if path.exists():
-        _write(path, merge(path.read_text(encoding="utf-8"), template, language), changes)
-    else:
-        _write(path, new_catalog(template, language), changes)
+                updater.merge_into(catalog_path(locales, publication, language), template, language)
+    return updater.changes, updater.problems
