@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from .diagnostics import Diagnostic, error
+from .diagnostics import Diagnostic
+from .schema import validate
 from .yamlfile import line_of, load_yaml
 
 
@@ -53,23 +54,21 @@ class Glossary:
 
 
 def load_glossary(path: Path) -> tuple[Glossary | None, list[Diagnostic]]:
-    """Read glossary.yaml if the publication has one; every malformed entry is reported."""
+    """Read glossary.yaml if the publication has one; every departure from its schema is reported."""
     if not path.exists():
         return None, []
     data, lines, problems = load_yaml(path, str(path))
-    if data is None:
+    if data is None and not problems:  # an empty file: no terms yet
+        return None, []
+    problems = problems or validate("glossary", data, lines, path)
+    if problems:
         return None, problems
     terms = []
-    for index, item in enumerate((data or {}).get("terms") or []):
-        if not isinstance(item, dict) or not item.get("id") or not isinstance(item.get("en"), list):
-            problems.append(error(path, line_of(lines, "terms", index),
-                                  "a glossary term needs an 'id' and an 'en' list of source words", "glossary"))
-            continue
-        renderings = {tag: tuple(str(v) for v in values) for tag, values in item.items()
-                      if tag not in ("id", "note", "en") and isinstance(values, list)}
-        terms.append(Term(item["id"], item.get("note", ""), tuple(map(str, item["en"])), renderings,
+    for index, item in enumerate(data.get("terms") or []):
+        renderings = {tag: tuple(values) for tag, values in item.items() if tag not in ("id", "note", "en")}
+        terms.append(Term(item["id"], item.get("note", ""), tuple(item["en"]), renderings,
                           line_of(lines, "terms", index)))
-    names = tuple(str(n) for n in (data or {}).get("do_not_translate") or [])
+    names = tuple(data.get("do_not_translate") or [])
     return Glossary(str(path), tuple(terms), names), problems
 
 

@@ -15,6 +15,7 @@ from .diagnostics import Diagnostic, error
 from .glossary import Glossary, load_glossary
 from .languages import Language, parse_language
 from .names import NameRules
+from .schema import validate
 from .segments import Segment, SegmentedDocument, segment_markdown
 from .tokens import PLACEHOLDER, citation_keys
 from .yamlfile import KeyPath, line_of, load_yaml
@@ -99,34 +100,32 @@ def discover(content_dir: Path) -> list[Path]:
 
 
 def load_publication(root: Path) -> tuple[Publication | None, list[Diagnostic]]:
-    """Read and validate one publication; return it with every problem found."""
+    """Read and validate one publication; return it with every problem found.
+
+    Each YAML source is checked against its schema (schemas/) first; the checks
+    that read values (slug, year, names, language tags) run only on metadata of
+    the right shapes, so malformed input is reported, never a crash.
+    """
     problems: list[Diagnostic] = []
     meta_path, refs_path, brief_path = root / "publication.yaml", root / "references.yaml", root / "brief.md"
     meta, lines, found = load_yaml(meta_path, str(meta_path))
-    problems += found
+    problems += found or validate("publication", meta, lines, meta_path)
+    meta_ok = not problems
     refs, ref_lines, found = load_yaml(refs_path, str(refs_path))
-    problems += found
+    problems += found or validate("references", refs, ref_lines, refs_path)
     try:
         brief = brief_path.read_text(encoding="utf-8")
     except (FileNotFoundError, UnicodeDecodeError) as exc:
         problems.append(error(brief_path, 1, f"cannot read the canonical source: {exc}", "missing-file"))
         brief = None
-    if meta is None or refs is None or brief is None:
+    if meta_ok:
+        problems += _check_metadata(meta, lines, str(meta_path), root.name)
+    blocked = any(d.severity == "error" for d in problems)
+    glossary, found = load_glossary(root / "glossary.yaml")  # its problems are reported; they block no edition
+    problems += found
+    if blocked:
         return None, problems
-    if not isinstance(meta, dict):
-        return None, problems + [error(meta_path, 1, "publication.yaml must be a mapping", "metadata")]
-    problems += _check_metadata(meta, lines, str(meta_path), root.name)
-    references = refs.get("references") if isinstance(refs, dict) else None
-    if not isinstance(references, list):
-        problems.append(error(refs_path, 1, "references.yaml must have a 'references' list of CSL items",
-                              "bibliography"))
-        references = []
-    for index, item in enumerate(references):
-        if not isinstance(item, dict) or not item.get("id") or not item.get("type"):
-            problems.append(error(refs_path, line_of(ref_lines, "references", index),
-                                  "a CSL item needs an 'id' and a 'type'", "bibliography"))
-    if any(d.severity == "error" for d in problems):
-        return None, problems
+    references = refs["references"]
     document = segment_markdown(brief, str(brief_path))
     strings = {
         key: Segment(str(value), "metadata", str(meta_path), line_of(lines, "strings", key), note=key)
@@ -138,10 +137,7 @@ def load_publication(root: Path) -> tuple[Publication | None, list[Diagnostic]]:
         editions.append(EditionSpec(parse_language(tag), spec.get("status", "draft"),
                                     float(spec.get("min_completeness", meta.get("min_completeness", 1.0))),
                                     spec.get("digits", "latn") == "native"))
-    glossary, found = load_glossary(root / "glossary.yaml")
-    problems += found
-    publication = Publication(root.name, root, meta, lines, document, strings,
-                              [item for item in references if isinstance(item, dict)], tuple(editions), glossary,
+    publication = Publication(root.name, root, meta, lines, document, strings, references, tuple(editions), glossary,
                               ref_lines)
     problems += check_citation_keys(publication)
     problems += check_placeholders(publication)
@@ -160,8 +156,9 @@ def _check_metadata(meta: dict, lines: dict[KeyPath, int], path: str, folder: st
                               f"slug '{meta['slug']}' must match its folder name '{folder}'", "metadata"))
     date = meta["date"]
     if not isinstance(date, (dt.date, int)) or isinstance(date, dt.datetime):
+        quoted = " (quoted, so YAML reads it as text: remove the quotes)" if isinstance(date, str) else ""
         problems.append(error(path, line_of(lines, "date"),
-                              f"date must be YYYY-MM-DD or a year, not {date!r}", "metadata"))
+                              f"date must be YYYY-MM-DD or a year, not {date!r}{quoted}", "metadata"))
     elif "year" in meta:
         date_year = date if isinstance(date, int) else date.year
         if meta["year"] != date_year:

@@ -1,0 +1,150 @@
+"""Validate the YAML sources against the JSON Schemas in schemas/, one diagnostic per problem.
+
+The schemas (draft 2020-12) are shipped for editors too: point an editor's
+YAML support at them for completion and inline errors. Here every problem
+becomes `path:line: error: message [schema]`, at the line of the offending
+key, all of them collected, so the code that reads the sources afterwards
+can rely on their shapes. A schema may give a subschema an `errorMessage`
+(the convention VS Code's YAML support also reads) to say what is expected
+in plain words.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+
+from .diagnostics import Diagnostic, error
+from .yamlfile import KeyPath, json_view, line_of
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+CHECK = "schema"
+TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
+              "number": "a number", "boolean": "true or false", "null": "empty"}
+OWN_MESSAGES = {"required", "additionalProperties", "unevaluatedProperties"}  # errorMessage never replaces these
+
+
+@functools.cache
+def validator(name: str) -> Draft202012Validator:
+    """The validator for schemas/<name>.schema.json (checked against the metaschema once)."""
+    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def validate(name: str, data: Any, lines: dict[KeyPath, int], path: str | Path) -> list[Diagnostic]:
+    """Every way `data` (loaded from `path`) departs from the schema `name`, in line order."""
+    check = validator(name)
+    instance = json_view(data)
+    found: dict[tuple[int, str], Diagnostic] = {}
+    for problem in check.iter_errors(instance):
+        for line, message in _explain(problem, instance, lines, check.schema.get("title", name)):
+            found.setdefault((line, message), error(path, line, message, CHECK))
+    return [found[key] for key in sorted(found)]
+
+
+def _explain(err: ValidationError, root: Any, lines: dict[KeyPath, int], title: str) -> list[tuple[int, str]]:
+    path = list(err.absolute_path)
+    keys = _line_keys(root, path)
+    where = _where(path, keys) or title
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    if "propertyNames" in err.relative_schema_path:  # the error is about a key, not a value
+        key = err.instance
+        hint = schema.get("errorMessage") or "is not an allowed key"
+        return [(line_of(lines, *keys, str(key)), f"key '{key}' in '{where}' {hint}")]
+    if err.validator in ("additionalProperties", "unevaluatedProperties"):
+        allowed = list(schema.get("properties", {}))
+        patterns = list(schema.get("patternProperties", {}))
+        out = []
+        for key in err.instance:
+            if key in allowed or any(isinstance(key, str) and re.search(p, key) for p in patterns):
+                continue
+            message = f"unknown key '{key}'" + (f" in '{where}'" if path else "")
+            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            if close:
+                message += f"; did you mean '{close[0]}'?"
+            elif 0 < len(allowed) <= 12:
+                message += "; allowed: " + ", ".join(allowed)
+            out.append((line_of(lines, *keys, str(key)), message))
+        return out
+    if err.validator == "required":
+        missing = [key for key in err.validator_value if key not in err.instance]
+        return [(line_of(lines, *keys), f"missing required field '{key}'" + (f" in '{where}'" if path else ""))
+                for key in missing]
+    line = line_of(lines, *keys)
+    custom = schema.get("errorMessage")
+    if isinstance(custom, str) and err.validator not in OWN_MESSAGES:
+        return [(line, f"{where} {custom}, not {_describe(err.instance)}" if custom.startswith("must") else custom)]
+    return [(line, f"{where} {_default(err)}")]
+
+
+def _default(err: ValidationError) -> str:
+    """A plain-words message for the keywords the schemas use."""
+    value, expected, shown = err.instance, err.validator_value, _describe(err.instance)
+    if err.validator == "type":
+        kinds = [expected] if isinstance(expected, str) else expected
+        return "must be " + " or ".join(TYPE_NAMES.get(k, k) for k in kinds) + f", not {shown}"
+    if err.validator == "enum" and len(expected) > 8:
+        close = difflib.get_close_matches(str(value), [str(v) for v in expected], n=1, cutoff=0.6)
+        return f"must be one of {len(expected)} allowed values, not {shown}" + (
+            f"; did you mean '{close[0]}'?" if close else f" (see {SCHEMAS.name}/)")
+    if err.validator == "enum":
+        return "must be one of " + ", ".join(f"'{v}'" for v in expected) + f", not {shown}"
+    if err.validator in ("minLength", "minItems", "minProperties") and expected == 1 or (
+            err.validator == "pattern" and isinstance(value, str) and not value.strip()):
+        return "must not be empty"
+    if err.validator == "pattern":
+        return f"{shown} does not match the pattern {expected}"
+    if err.validator in ("minimum", "exclusiveMinimum"):
+        return f"must be at least {expected}, not {shown}"
+    if err.validator in ("maximum", "exclusiveMaximum"):
+        return f"must be at most {expected}, not {shown}"
+    if err.validator == "uniqueItems":
+        return "lists the same item more than once"
+    if err.validator == "format":
+        return f"must be a valid {expected}, not {shown}"
+    return f"is not valid: {err.message}"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = value if len(value) <= 60 else value[:57] + "..."
+        return f"'{text}'"
+    return repr(value)
+
+
+def _where(path: list[Any], keys: list[Any]) -> str:
+    """authors[2].given, as a person would point at it."""
+    out = ""
+    for part, key in zip(path, keys, strict=True):
+        out += f"[{part}]" if isinstance(key, int) else ("." if out else "") + key
+    return out
+
+
+def _line_keys(root: Any, path: list[Any]) -> list[Any]:
+    """The key path as the line map spells it: list indices as ints, mapping keys as YAML wrote them (text)."""
+    keys, node = [], root
+    for part in path:
+        if isinstance(node, list):
+            keys.append(part)
+        else:
+            keys.append(str(part).lower() if isinstance(part, bool) else str(part))
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return keys
