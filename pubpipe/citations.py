@@ -23,7 +23,7 @@ from lxml import etree, html
 from .diagnostics import Diagnostic, display_path, error
 from .edition import Edition
 from .publication import Publication
-from .readback import docx_paragraphs, epub_documents, read_text, squash
+from .readback import docx_paragraphs, epub_documents, read_text, squash, unreadable
 from .tokens import citation_keys
 from .yamlfile import line_of
 
@@ -443,7 +443,11 @@ def check_sources(project, loaded) -> list[Diagnostic]:
 
 
 def check_artifacts(project, loaded, required: bool = True) -> list[Diagnostic]:
-    """Read back every artifact in dist/ of the loaded editions and verify it against the sources."""
+    """Read back every artifact in dist/ of the loaded editions and verify it against the sources.
+
+    An artifact that cannot be read (corrupt, truncated, unreadable) gives one [artifact] line and the
+    others are still checked.
+    """
     from .pipeline import edition_ast, expectations_for
 
     problems = []
@@ -455,10 +459,19 @@ def check_artifacts(project, loaded, required: bool = True) -> list[Diagnostic]:
             problems.append(error(folder, 1, "no artifacts for this edition; run "
                                   "'python build.py' first (or check --build)", "missing-artifact"))
             continue
-        ast = edition_ast(project, edition, ui)
+        try:
+            paths = sorted(p for p in folder.iterdir() if p.suffix in (".html", ".pdf", ".epub", ".docx", ".bib",
+                                                                         ".ris"))
+            ast = edition_ast(project, edition, ui)
+        except (OSError, RuntimeError) as exc:
+            problems.append(error(folder, 1, f"cannot check the {edition.tag} artifacts: {unreadable(exc)}",
+                                  "artifact"))
+            continue
         expected = expectations_for(edition, ast)
-        for path in sorted(folder.iterdir()):
-            if path.suffix in (".html", ".pdf", ".epub", ".docx", ".bib", ".ris"):
-                shown = display_path(path)
+        for path in paths:
+            shown = display_path(path)
+            try:
                 problems += verify_artifact(path, shown, expected, edition.language.pdf_lang)
+            except Exception as exc:  # a corrupt file can make a parser fail in any way
+                problems.append(error(shown, 1, f"cannot read {path.name}: {unreadable(exc)}", "artifact"))
     return problems

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .diagnostics import Diagnostic, PipelineError
+from .diagnostics import Diagnostic, PipelineError, display_path
 from .pipeline import FORMATS, Project, build, load
 
 COMMANDS = ("build", "update", "status", "check", "glossary", "pseudo", "previews")
@@ -108,6 +108,29 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv.insert(0, "build")
     args = _parser().parse_args(argv)
+    try:
+        return _run(args, root)
+    except PipelineError as failure:
+        print_diagnostics(failure.diagnostics)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:  # a file or folder the command needed, not covered by a stage's own diagnostics
+        if os.environ.get("PUBPIPE_DEBUG"):
+            raise
+        where = display_path(exc.filename) if exc.filename else "."
+        print(f"{where}:1: error: {exc.strerror or ' '.join(str(exc).split())} [io]", file=sys.stderr)
+        return 1
+    except Exception as exc:  # last resort: never a traceback; PUBPIPE_DEBUG=1 shows it
+        if os.environ.get("PUBPIPE_DEBUG"):
+            raise
+        message = " ".join(str(exc).split())
+        print(f"error: internal error: {type(exc).__name__}: {message} (please report) [internal]", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, root: Path | None) -> int:
     project = Project((root or Path.cwd()).resolve())
     # validated once, at the edge, for every command that takes them
     args.langs, args.formats, args.slugs = (_split(getattr(args, name, None)) for name in ("lang", "format",
@@ -117,11 +140,12 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
         if bad:
             print("\n".join(bad), file=sys.stderr)
             return 2
-    try:
-        return COMMAND_HANDLERS[args.command](project, args)
-    except PipelineError as failure:
-        print_diagnostics(failure.diagnostics)
-        return 1
+    return COMMAND_HANDLERS[args.command](project, args)
+
+
+def waiting(line: str) -> None:
+    """Said once when another build holds the lock, even with --quiet: it explains the pause."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def cmd_build(project: Project, args: argparse.Namespace) -> int:
@@ -133,7 +157,7 @@ def cmd_build(project: Project, args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     try:
-        manifest, warnings = build(project, langs, formats, slugs, args.strict, report)
+        manifest, warnings = build(project, langs, formats, slugs, args.strict, report, waiting)
     except PipelineError as failure:
         print_diagnostics(failure.diagnostics)
         print("build failed; dist/ was left as it was", file=sys.stderr)
@@ -206,7 +230,7 @@ def cmd_check(project: Project, args: argparse.Namespace) -> int:
     langs, slugs = args.langs, args.slugs
     if args.build:
         try:
-            _manifest, _warnings = build(project, langs, None, slugs, False, lambda line: None)
+            _manifest, _warnings = build(project, langs, None, slugs, False, lambda line: None, waiting)
         except PipelineError as failure:
             print_diagnostics(failure.diagnostics)
             return 1

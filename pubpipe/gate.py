@@ -27,7 +27,10 @@ def run_checks(project: Project, langs: list[str] | None = None, artifacts: str 
     problems += check_generated_files(project, loaded)
     problems += check_source_names(project, loaded.publications)
     problems += citations.check_sources(project, loaded)
-    if artifacts != "skip":
+    if artifacts != "skip" and project.dist.exists() and not project.dist.is_dir():
+        problems.append(error(project.dist, 1, f"{project.dist.name} is not a folder, so no artifact can be read "
+                                               "back; move it away and build again", "artifact"))
+    elif artifacts != "skip":
         problems += citations.check_artifacts(project, loaded, required=artifacts == "required")
     return sorted(set(problems), key=lambda d: (d.path, d.line, d.check, d.message))
 

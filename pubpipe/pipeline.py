@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from babel.numbers import format_percent
 from babel.units import format_unit
 from markupsafe import Markup
 
-from . import citations, pandoc_ast
+from . import citations, pandoc_ast, publish
 from .catalogs import Translations, catalog_path, read_catalog
 from .checks import ENTRY_CHECKS, Context, check_catalog
 from .diagnostics import Diagnostic, PipelineError, error, raise_if_errors
@@ -184,8 +183,13 @@ def source_date_epoch(publications: list[Publication]) -> int:
 
 
 def build(project: Project, langs: list[str] | None = None, formats: list[str] | None = None,
-          slugs: list[str] | None = None, strict: bool = False, report: Report = lambda _: None) -> dict:
-    """Build the selected editions and formats into dist/; return the manifest."""
+          slugs: list[str] | None = None, strict: bool = False, report: Report = lambda _: None,
+          notice: Report | None = None) -> dict:
+    """Build the selected editions and formats into dist/; return the manifest.
+
+    One build at a time per checkout (publish.py): the lock is held from reading the previous dist/ to the
+    swap, and `notice` (default: `report`) hears once if this build waits for another one.
+    """
     formats = [f for f in FORMATS if f in (formats or FORMATS)]
     loaded = load(project, langs, slugs)
     problems = loaded.problems + check_editions(loaded, formats, strict)
@@ -194,27 +198,30 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
     warnings = [p for p in problems if p not in blocking or p.severity != "error"]
     epoch = source_date_epoch(loaded.publications)
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
-    staging = Path(tempfile.mkdtemp(prefix=".dist-staging-", dir=project.root))
-    try:
-        partial = bool(langs or slugs) or formats != list(FORMATS)
-        if partial and project.dist.exists():  # a subset updates the release; a full build replaces it
-            shutil.copytree(project.dist, staging, dirs_exist_ok=True)
+    partial = bool(langs or slugs) or formats != list(FORMATS)
+    with publish.staging_folder(project.root, project.dist, notice or report) as staging:
+        if partial:  # a subset updates the release; a full build replaces it
+            publish.copy_previous(project.dist, staging)
         previous = _read_manifest(staging)
         results: dict[str, list[EditionResult]] = {}
         failures: list[Diagnostic] = []
         with tempfile.TemporaryDirectory(prefix="pubpipe-") as scratch:
             for edition, ui in loaded.editions:
-                result, found = build_edition(project, edition, ui, formats, staging, Path(scratch), epoch, report)
+                try:
+                    result, found = build_edition(project, edition, ui, formats, staging, Path(scratch), epoch,
+                                                  report)
+                except Exception as exc:  # any failure of one edition is reported, with the rest
+                    failures.append(publish.edition_failure(exc, edition, project.dist, staging, build_edition,
+                                                            artifact_name))
+                    continue
                 results.setdefault(edition.publication.slug, []).append(result)
                 failures += found
         raise_if_errors(failures)
         manifest = merge_manifest(previous, loaded.publications, results, staging)
-        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
-                                               encoding="utf-8")
-        (staging / "index.html").write_text(render_index(project, manifest), encoding="utf-8")
+        publish.write(staging, project.dist, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2)
+                      + "\n")
+        publish.write(staging, project.dist, "index.html", render_index(project, manifest))
         _swap_into_place(staging, project.dist)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     report(f"manifest: {project.dist / 'manifest.json'}")
     return manifest, warnings
 
@@ -411,14 +418,8 @@ def render_index(project: Project, manifest: dict) -> str:
 
 
 def _swap_into_place(staging: Path, dist: Path) -> None:
-    """Replace dist/ by the finished staging folder, never leaving a half-written dist/."""
-    old = None
-    if dist.exists():
-        old = dist.with_name(f".dist-old-{os.getpid()}")
-        dist.rename(old)
-    staging.rename(dist)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
+    """Replace dist/ by the finished staging folder (0755/0644), never leaving a half-written dist/."""
+    publish.commit(staging, dist)
 
 
 __all__ = ["FORMATS", "Project", "build", "load", "PipelineError"]

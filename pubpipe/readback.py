@@ -7,6 +7,7 @@ file we wrote on the side.
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import unicodedata
@@ -19,6 +20,7 @@ from lxml import etree, html
 XHTML = "{http://www.w3.org/1999/xhtml}"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 M = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
+logging.getLogger("pypdf").setLevel(logging.ERROR)  # a damaged PDF is reported as one diagnostic, not log noise
 
 
 def html_text(path: Path) -> str:
@@ -110,3 +112,20 @@ def squash(text: str) -> str:
     """
     text = BIDI_CONTROLS.sub("", unicodedata.normalize("NFC", text))
     return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LNM")
+
+
+def unreadable(exc: BaseException) -> str:
+    """Why an artifact could not be read back, in one line (the reader's own words)."""
+    if isinstance(exc, subprocess.CalledProcessError):
+        said = (exc.stderr or b"").decode("utf-8", "replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
+        text = f"{Path(str(exc.cmd[0])).name} failed: {said or f'exit status {exc.returncode}'}"
+    elif isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    elif isinstance(exc, KeyError):
+        text = str(exc.args[0]) if exc.args else "a part is missing from the archive"
+    else:
+        text = str(exc) or type(exc).__name__
+        if not isinstance(exc, zipfile.BadZipFile | ValueError):
+            text = f"{type(exc).__name__}: {text}"
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:297] + "..."
