@@ -286,7 +286,7 @@ def citation_block(path: Path, label: str, text: str | None = None) -> str | Non
     if paragraph is None:
         return None
     if RIGHT_TO_LEFT.search(paragraph):
-        return paragraph  # label included: the text layer's word order is not reliable (see same_words)
+        return _without_label_words(paragraph, label)  # the label may sit anywhere on its line (see same_words)
     start = paragraph.find(label.strip().rstrip(":：").strip())
     return _after_label(paragraph[max(start, 0):], key)
 
@@ -312,6 +312,24 @@ def pdf_paragraph(text: str, squashed_label: str) -> str | None:
             break
         paragraph.append(line)
     return re.sub(r"\s+", " ", " ".join(paragraph)).strip()
+
+
+def _without_label_words(paragraph: str, label: str) -> str:
+    """The paragraph without the label's words, wherever on the line pdftotext placed them."""
+    wanted = [squash(word) for word in label.split() if squash(word)]
+    tokens = paragraph.split(" ")
+    keys = [squash(token) for token in tokens]
+    for start in range(len(tokens)):
+        matched, index = 0, start
+        while index < len(tokens) and matched < len(wanted):
+            if keys[index]:
+                if keys[index] != wanted[matched]:
+                    break
+                matched += 1
+            index += 1
+        if matched == len(wanted):
+            return " ".join(tokens[:start] + tokens[index:]).strip(" :：")
+    return paragraph
 
 
 def same_words(found: str, expected: str) -> bool:
@@ -347,7 +365,7 @@ def verify_artifact(path: Path, shown: str, expected: Expected, pdf_lang: str) -
         text = read_text(path)
         block = citation_block(path, expected.citation_label, text)
         if path.suffix == ".pdf" and block is not None and RIGHT_TO_LEFT.search(block):
-            matches = same_words(block, f"{expected.citation_label} {expected.citation}")
+            matches = same_words(block, expected.citation)
         else:
             matches = block is not None and squash(block) == squash(expected.citation)
         if not matches:

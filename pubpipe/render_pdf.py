@@ -48,19 +48,22 @@ def _environment(templates: Path, ui) -> jinja2.Environment:
 
 
 def with_equation_alt_text(ast: dict) -> dict:
-    """Wrap display math in math.equation(alt: ...) so the tagged PDF meets PDF/UA-1."""
+    """Wrap every formula, display or inline, in math.equation(alt: ...): PDF/UA-1 requires alt text."""
     ast = copy.deepcopy(ast)
 
     def walk(node):
         if isinstance(node, list):
             out = []
             for child in node:
-                if isinstance(child, dict) and child.get("t") == "Math" and child["c"][0]["t"] == "DisplayMath":
-                    tex = child["c"][1]
+                if isinstance(child, dict) and child.get("t") == "Math":
+                    tex, block = child["c"][1], "true" if child["c"][0]["t"] == "DisplayMath" else "false"
                     out += [
-                        {"t": "RawInline", "c": ["typst", f"#math.equation(block: true, alt: {typst_string(tex)}, "]},
+                        # a content block, not an argument: what pandoc cannot convert comes out as
+                        # escaped text, which is valid markup but not valid code
+                        {"t": "RawInline",
+                         "c": ["typst", f"#math.equation(block: {block}, alt: {typst_string(tex)})["]},
                         child,
-                        {"t": "RawInline", "c": ["typst", ")"]},
+                        {"t": "RawInline", "c": ["typst", "]"]},
                     ]
                 else:
                     out.append(walk(child))
