@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from .diagnostics import Diagnostic, PipelineError, display_path
-from .pipeline import FORMATS, Project, build, load
+from pubpipe.diagnostics import Diagnostic, PipelineError, display_path
+from pubpipe.pipeline import FORMATS, Project, build, load
 
 COMMANDS = ("build", "update", "status", "check", "glossary", "pseudo", "previews")
 
@@ -46,7 +46,7 @@ def _validate_choices(project: Project, langs, formats, slugs) -> list[str]:
     for fmt in formats or []:
         if fmt not in FORMATS:
             messages.append(f"error: unknown format '{fmt}'; choose from: {', '.join(FORMATS)}")
-    from .publication import discover
+    from pubpipe.source.publication import discover
 
     known_slugs = [p.name for p in discover(project.content)]
     if not known_slugs:
@@ -55,7 +55,7 @@ def _validate_choices(project: Project, langs, formats, slugs) -> list[str]:
         if slug not in known_slugs:
             messages.append(f"error: unknown publication '{slug}'; choose from: {', '.join(known_slugs)}")
     if langs:
-        from .languages import PSEUDO
+        from pubpipe.source.languages import PSEUDO
 
         loaded = load(project, None, slugs, catalogs=False)
         known = sorted({spec.language.tag for p in loaded.publications for spec in p.editions})
@@ -184,7 +184,7 @@ def _publications(project: Project, slugs: list[str] | None = None):
 
 
 def cmd_update(project: Project, args: argparse.Namespace) -> int:
-    from .update import update
+    from pubpipe.translate.update import update
 
     langs, slugs = args.langs, args.slugs
     publications = _publications(project, slugs)
@@ -207,7 +207,7 @@ def cmd_update(project: Project, args: argparse.Namespace) -> int:
 def cmd_status(project: Project, args: argparse.Namespace) -> int:
     import json
 
-    from .status import format_table, project_status
+    from pubpipe.translate.status import format_table, project_status
 
     langs = args.langs
     publications = _publications(project, args.slugs)
@@ -225,7 +225,7 @@ def cmd_status(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_check(project: Project, args: argparse.Namespace) -> int:
-    from .gate import run_checks
+    from pubpipe.verify.gate import run_checks
 
     langs, slugs = args.langs, args.slugs
     if args.build:
@@ -244,8 +244,8 @@ def cmd_check(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_glossary(project: Project, args: argparse.Namespace) -> int:
-    from .files import write_atomic
-    from .glossary import export_csv, export_tbx
+    from pubpipe.source.files import write_atomic
+    from pubpipe.source.glossary import export_csv, export_tbx
 
     publications = _publications(project)
     if publications is None:
@@ -265,7 +265,7 @@ def cmd_glossary(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_pseudo(project: Project, args: argparse.Namespace) -> int:
-    from .pseudo import write_pseudo_catalogs
+    from pubpipe.translate.pseudo import write_pseudo_catalogs
 
     publications = _publications(project)
     if publications is None:
@@ -277,7 +277,7 @@ def cmd_pseudo(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_previews(project: Project, args: argparse.Namespace) -> int:
-    from .previews import render_previews
+    from pubpipe.verify.previews import render_previews
 
     for path in render_previews(project, args.langs, args.slugs):
         print(f"wrote {path.relative_to(project.root)}")

@@ -23,20 +23,22 @@ from babel.numbers import format_percent
 from babel.units import format_unit
 from markupsafe import Markup
 
-from . import citations, pandoc_ast, publish
-from .catalogs import Translations, catalog_path, read_catalog
-from .checks import ENTRY_CHECKS, Context, check_catalog
-from .diagnostics import Diagnostic, PipelineError, error, raise_if_errors
-from .edition import Edition, make_edition
-from .fonts import font_problems, missing_families, stack_for, uncovered
-from .languages import PSEUDO, parse_language
-from .publication import EditionSpec, Publication, discover, load_publication
-from .render_docx import reference_docx, render_docx
-from .render_epub import render_epub
-from .render_html import body_html, environment, markdown_environment, render_page, stylesheet, table_of_contents
-from .render_pdf import compile_pdf, typst_source
-from .ui import load_ui
-from .verify import pdf_font_problems
+from pubpipe.diagnostics import Diagnostic, PipelineError, error, raise_if_errors
+from pubpipe.release import publish
+from pubpipe.render import pandoc_ast
+from pubpipe.render.docx import reference_docx, render_docx
+from pubpipe.render.epub import render_epub
+from pubpipe.render.fonts import font_problems, missing_families, stack_for, uncovered
+from pubpipe.render.html import body_html, environment, markdown_environment, render_page, stylesheet, table_of_contents
+from pubpipe.render.pdf import compile_pdf, typst_source
+from pubpipe.source.languages import PSEUDO, parse_language
+from pubpipe.source.publication import EditionSpec, Publication, discover, load_publication
+from pubpipe.translate.catalogs import Translations, catalog_path, read_catalog
+from pubpipe.translate.checks import ENTRY_CHECKS, Context, check_catalog
+from pubpipe.translate.edition import Edition, make_edition
+from pubpipe.translate.ui import load_ui
+from pubpipe.verify import citations
+from pubpipe.verify.pdf_fonts import pdf_font_problems
 
 FORMATS = ("html", "pdf", "epub", "docx")
 CITATION_FORMATS = ("bib", "ris")  # written with the HTML edition, which links them

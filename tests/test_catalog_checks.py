@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from pubpipe.catalogs import parse_po, serialize
 from pubpipe.diagnostics import display_path
-from pubpipe.gate import run_checks
-from pubpipe.languages import tag_from_catalog_dir
 from pubpipe.pipeline import Project
+from pubpipe.source.languages import tag_from_catalog_dir
+from pubpipe.translate.catalogs import parse_po, serialize
+from pubpipe.verify.gate import run_checks
 
 from .conftest import ROOT, SLUG, catalog_file
 

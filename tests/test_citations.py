@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from pubpipe.catalogs import parse_po, serialize
-from pubpipe.citations import citation_block, read_record_fields
 from pubpipe.cli import main
 from pubpipe.diagnostics import display_path
-from pubpipe.gate import run_checks
 from pubpipe.pipeline import Project
+from pubpipe.translate.catalogs import parse_po, serialize
+from pubpipe.verify.citations import citation_block, read_record_fields
+from pubpipe.verify.gate import run_checks
 
 from .conftest import ROOT, SLUG, artifact, replace_in
 
@@ -207,7 +207,7 @@ LABELS = {"en": "Suggested citation:", "zh-Hans": "本简报引用格式：", "f
 @pytest.mark.parametrize("fmt", ["html", "epub", "docx", "pdf"])
 @pytest.mark.parametrize("lang", list(CITATIONS))
 def test_suggested_citation_of_each_edition_read_back(built, lang, fmt):
-    from pubpipe.readback import squash
+    from pubpipe.verify.readback import squash
 
     block = citation_block(artifact(built, lang, fmt), LABELS[lang])
     assert block is not None and squash(block) == squash(CITATIONS[lang])

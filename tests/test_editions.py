@@ -12,9 +12,9 @@ import pytest
 from babel.messages.pofile import read_po
 from lxml import etree, html
 
-from pubpipe.fonts import family_coverage, uncovered
-from pubpipe.readback import docx_xml, epub_documents, read_text, squash
-from pubpipe.segments import segment_markdown
+from pubpipe.render.fonts import family_coverage, uncovered
+from pubpipe.source.segments import segment_markdown
+from pubpipe.verify.readback import docx_xml, epub_documents, read_text, squash
 
 from .conftest import ROOT, SLUG, artifact
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pubpipe import fonts
 from pubpipe.cli import main
+from pubpipe.render import fonts
 
 from .conftest import ROOT, SLUG
 

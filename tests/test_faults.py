@@ -26,8 +26,9 @@ from pathlib import Path
 import pypandoc
 import pytest
 
-from pubpipe import fonts, publish
 from pubpipe.cli import main
+from pubpipe.release import publish
+from pubpipe.render import fonts
 
 from .conftest import ROOT, SLUG, artifact, copy_project
 from .test_errors import assert_clean_failure, diagnostics, run, snapshot

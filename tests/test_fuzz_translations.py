@@ -28,11 +28,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import html
 
-from pubpipe.catalogs import parse_po, serialize
 from pubpipe.diagnostics import PipelineError
-from pubpipe.gate import run_checks
 from pubpipe.pipeline import Project, build, load
-from pubpipe.update import update
+from pubpipe.translate.catalogs import parse_po, serialize
+from pubpipe.translate.update import update
+from pubpipe.verify.gate import run_checks
 
 from .conftest import SLUG, artifact, catalog_file, copy_project
 

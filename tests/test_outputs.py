@@ -15,10 +15,19 @@ import pytest
 from babel.messages.pofile import read_po
 from lxml import etree, html
 
-from pubpipe.fonts import stack_for
-from pubpipe.publication import load_publication
-from pubpipe.readback import docx_text, docx_xml, epub_documents, epub_text, html_text, pdf_text, read_text, squash
-from pubpipe.verify import pdf_font_problems, postscript_name
+from pubpipe.render.fonts import stack_for
+from pubpipe.source.publication import load_publication
+from pubpipe.verify.pdf_fonts import pdf_font_problems, postscript_name
+from pubpipe.verify.readback import (
+    docx_text,
+    docx_xml,
+    epub_documents,
+    epub_text,
+    html_text,
+    pdf_text,
+    read_text,
+    squash,
+)
 
 from . import seed as seedlib
 from .conftest import ROOT, SLUG, artifact

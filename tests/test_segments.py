@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pubpipe.segments import reassemble, segment_markdown
+from pubpipe.source.segments import reassemble, segment_markdown
 
 from .conftest import ROOT, SLUG
 

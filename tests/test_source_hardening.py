@@ -18,9 +18,9 @@ import pytest
 
 from pubpipe.diagnostics import PipelineError
 from pubpipe.pipeline import source_date_epoch
-from pubpipe.publication import discover, load_publication
-from pubpipe.schema import validate, validator
-from pubpipe.yamlfile import load_yaml
+from pubpipe.source.publication import discover, load_publication
+from pubpipe.source.schema import validate, validator
+from pubpipe.source.yamlfile import load_yaml
 
 from .conftest import ROOT, SLUG
 from .test_errors import DIAGNOSTIC, snapshot

@@ -9,10 +9,10 @@ import pytest
 from babel.messages.pofile import read_po
 from lxml import html
 
-from pubpipe import checks
-from pubpipe.catalogs import parse_po
 from pubpipe.cli import main
-from pubpipe.readback import docx_text, epub_text, pdf_text
+from pubpipe.translate import checks
+from pubpipe.translate.catalogs import parse_po
+from pubpipe.verify.readback import docx_text, epub_text, pdf_text
 
 from .conftest import SLUG, artifact, catalog_file, replace_in
 
@@ -98,7 +98,7 @@ def test_translator_comments_and_line_wrapping_are_kept(project):
     path.write_text(text, encoding="utf-8")
     unwrapped = project / "locales" / "ar" / "LC_MESSAGES" / f"{SLUG}.po"
     parsed, raw = catalog(project, "ar")
-    from pubpipe.catalogs import serialize
+    from pubpipe.translate.catalogs import serialize
 
     unwrapped.write_text(serialize(parsed, width=0), encoding="utf-8")
     before = unwrapped.read_text(encoding="utf-8")
@@ -145,9 +145,9 @@ def test_pseudo_locale_lets_no_visible_string_escape(project, built):
 
     meta = yaml.safe_load((project / "content" / SLUG / "publication.yaml").read_text(encoding="utf-8"))
     names = [v for values in meta["names"].values() for v in values.values()]
-    from pubpipe.edition import author_names
-    from pubpipe.languages import parse_language
-    from pubpipe.publication import load_publication
+    from pubpipe.source.languages import parse_language
+    from pubpipe.source.publication import load_publication
+    from pubpipe.translate.edition import author_names
 
     publication, _ = load_publication(project / "content" / SLUG)
     names.append(author_names(publication, parse_language("en-XA")))  # CLDR's list pattern: locale data
@@ -187,7 +187,7 @@ def test_untrusted_msgstr_never_takes_effect_even_past_the_check(project, monkey
         path = project / "locales" / lang / "LC_MESSAGES" / f"{SLUG}.po"
         parsed, text = catalog(project, lang)
         message = next(m for m in parsed if str(m.id).startswith(msgid_start))
-        from pubpipe.catalogs import serialize
+        from pubpipe.translate.catalogs import serialize
 
         message.string = f"{message.string} {payload}"
         path.write_text(serialize(parsed), encoding="utf-8")

@@ -16,10 +16,10 @@ import zipfile
 import pytest
 from lxml import etree, html
 
-from pubpipe import checks
-from pubpipe.catalogs import parse_po, serialize
 from pubpipe.cli import main
-from pubpipe.readback import docx_text, epub_text, html_text, pdf_text
+from pubpipe.translate import checks
+from pubpipe.translate.catalogs import parse_po, serialize
+from pubpipe.verify.readback import docx_text, epub_text, html_text, pdf_text
 
 from .conftest import SLUG, artifact, catalog_file
 

@@ -12,8 +12,8 @@ import jinja2
 from babel.support import NullTranslations
 from markupsafe import Markup, escape
 
-from .edition import escape_markdown
-from .pandoc_ast import stringify, write
+from pubpipe.render.pandoc_ast import stringify, write
+from pubpipe.translate.edition import escape_markdown
 
 
 def environment(templates: Path, translations: NullTranslations) -> jinja2.Environment:

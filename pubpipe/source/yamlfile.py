@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError
 
-from .diagnostics import Diagnostic, error
+from pubpipe.diagnostics import Diagnostic, error
 
 KeyPath = tuple[Any, ...]
 

@@ -19,11 +19,11 @@ from pathlib import Path
 from babel.messages.catalog import Catalog, Message
 from babel.messages.plurals import get_plural
 
-from .diagnostics import Diagnostic, error, warning
-from .glossary import Glossary
-from .languages import Language
-from .names import NameRules
-from .tokens import CODE_SPAN, FOOTNOTE_REF, LINK_TARGET, PLACEHOLDER, PYTHON_FORMAT, URL, citation_keys
+from pubpipe.diagnostics import Diagnostic, error, warning
+from pubpipe.source.glossary import Glossary
+from pubpipe.source.languages import Language
+from pubpipe.source.names import NameRules
+from pubpipe.source.tokens import CODE_SPAN, FOOTNOTE_REF, LINK_TARGET, PLACEHOLDER, PYTHON_FORMAT, URL, citation_keys
 
 Finding = tuple[str, str]  # (severity, message)
 DIGITS = re.compile(r"\d+")
@@ -263,7 +263,7 @@ class _Names(dict):
 def check_fonts(source: str, target: str, ctx: Context) -> Iterator[Finding]:
     """A character no face of the edition's stack draws would print as an empty box: refused here, at its line."""
     if ctx.font_families:
-        from .fonts import uncovered
+        from pubpipe.render.fonts import uncovered
 
         missing = uncovered(target, ctx.font_families) - set(source)
         if missing:

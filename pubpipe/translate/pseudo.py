@@ -13,12 +13,12 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 
-from .catalogs import build_template, catalog_path, serialize
-from .files import write_atomic
-from .languages import parse_language
-from .publication import Publication
-from .tokens import CITATION, FOOTNOTE_REF, LINK_TARGET, PLACEHOLDER, PYTHON_FORMAT, TEX_COMMAND, URL
-from .ui import build_ui_template, ui_catalog_path
+from pubpipe.source.files import write_atomic
+from pubpipe.source.languages import parse_language
+from pubpipe.source.publication import Publication
+from pubpipe.source.tokens import CITATION, FOOTNOTE_REF, LINK_TARGET, PLACEHOLDER, PYTHON_FORMAT, TEX_COMMAND, URL
+from pubpipe.translate.catalogs import build_template, catalog_path, serialize
+from pubpipe.translate.ui import build_ui_template, ui_catalog_path
 
 TAG = "en-XA"
 INLINE_CODE = re.compile(r"`+[^`]+`+")

@@ -14,7 +14,7 @@ from functools import cache, lru_cache
 import typst
 from fontTools.ttLib import TTFont
 
-from .diagnostics import Diagnostic, error
+from pubpipe.diagnostics import Diagnostic, error
 
 # Debian package that provides each family; named in the error when one is missing.
 PACKAGES = {

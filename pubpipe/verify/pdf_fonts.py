@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pypdf
 
-from .fonts import FontStack, coverage_by_postscript_name
+from pubpipe.render.fonts import FontStack, coverage_by_postscript_name
 
 SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .diagnostics import Diagnostic, PipelineError, display_path, error
+from pubpipe.diagnostics import Diagnostic, PipelineError, display_path, error
 
 LOCK_NAME = ".dist.lock"
 STAGING_PREFIX = ".dist-staging-"

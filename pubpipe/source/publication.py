@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, error
-from .glossary import Glossary, load_glossary
-from .languages import Language, parse_language
-from .names import NameRules
-from .schema import validate
-from .segments import Segment, SegmentedDocument, segment_markdown
-from .tokens import PLACEHOLDER, citation_keys
-from .yamlfile import KeyPath, line_of, load_yaml
+from pubpipe.diagnostics import Diagnostic, error
+from pubpipe.source.glossary import Glossary, load_glossary
+from pubpipe.source.languages import Language, parse_language
+from pubpipe.source.names import NameRules
+from pubpipe.source.schema import validate
+from pubpipe.source.segments import Segment, SegmentedDocument, segment_markdown
+from pubpipe.source.tokens import PLACEHOLDER, citation_keys
+from pubpipe.source.yamlfile import KeyPath, line_of, load_yaml
 
 REQUIRED = ("slug", "date", "strings", "names", "languages", "source_language", "identifier", "corporate_author",
             "publisher")

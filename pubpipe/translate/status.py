@@ -87,8 +87,8 @@ def format_table(rows: list[CatalogStatus]) -> str:
 
 def project_status(locales: Path, templates: Path, root: Path, publications, languages) -> list[CatalogStatus]:
     """Status of the content and ui catalogs of every publication in every language."""
-    from .catalogs import build_template, catalog_path, read_catalog
-    from .ui import build_ui_template, ui_catalog_path
+    from pubpipe.translate.catalogs import build_template, catalog_path, read_catalog
+    from pubpipe.translate.ui import build_ui_template, ui_catalog_path
 
     year = max((p.year for p in publications), default=2026)
     ui_template = build_ui_template(templates, root, year)

@@ -17,10 +17,10 @@ from pathlib import Path, PurePosixPath
 from fontTools import subset
 from fontTools.ttLib import TTFont
 
-from .edition import Edition
-from .fonts import face_path
-from .pandoc_ast import write
-from .render_html import math_direction
+from pubpipe.render.fonts import face_path
+from pubpipe.render.html import math_direction
+from pubpipe.render.pandoc_ast import write
+from pubpipe.translate.edition import Edition
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 EMBEDDED_FACES = {"Arab": "Noto Naskh Arabic"}  # scripts whose readers may lack a font

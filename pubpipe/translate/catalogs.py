@@ -17,12 +17,12 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import PoFileError, normalize, read_po, unescape, write_po
 
-from .diagnostics import Diagnostic, error
-from .files import read_bytes_inside
-from .languages import Language
-from .publication import Publication
-from .segments import Segment
-from .tokens import protected
+from pubpipe.diagnostics import Diagnostic, error
+from pubpipe.source.files import read_bytes_inside
+from pubpipe.source.languages import Language
+from pubpipe.source.publication import Publication
+from pubpipe.source.segments import Segment
+from pubpipe.source.tokens import protected
 
 PO_LINE = re.compile(r'^(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?"(?:[^"\\]|\\.)*"$')
 KIND_NOTES = {
@@ -215,7 +215,7 @@ def read_catalog(path: Path, language: Language, root: Path) -> tuple[Catalog | 
         return None, [error(path, exc.lineno + 1, f"malformed catalog: {exc.args[0]}", "po-syntax")]
     except Exception as exc:  # Babel raises assorted errors on garbage; report, never crash
         return None, [error(path, 1, f"malformed catalog: {exc}", "po-syntax")]
-    from .checks import check_header
+    from pubpipe.translate.checks import check_header
 
     return catalog, problems + check_header(path, catalog, text, language)
 

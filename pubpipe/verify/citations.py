@@ -20,12 +20,12 @@ import pypdf
 import yaml
 from lxml import etree, html
 
-from .diagnostics import Diagnostic, display_path, error
-from .edition import Edition
-from .publication import Publication
-from .readback import docx_paragraphs, epub_documents, read_text, squash, unreadable
-from .tokens import citation_keys
-from .yamlfile import line_of
+from pubpipe.diagnostics import Diagnostic, display_path, error
+from pubpipe.source.publication import Publication
+from pubpipe.source.tokens import citation_keys
+from pubpipe.source.yamlfile import line_of
+from pubpipe.translate.edition import Edition
+from pubpipe.verify.readback import docx_paragraphs, epub_documents, read_text, squash, unreadable
 
 CFF_NAME = "CITATION.cff"
 DC = "{http://purl.org/dc/elements/1.1/}"
@@ -423,7 +423,7 @@ def check_cff(project_root: Path, publication: Publication) -> list[Diagnostic]:
     lines = {}
     node = yaml.compose(text)
     if node is not None:
-        from .yamlfile import _walk
+        from pubpipe.source.yamlfile import _walk
 
         _walk(node, (), lines)
     problems = []
@@ -466,7 +466,7 @@ def check_artifacts(project, loaded, required: bool = True) -> list[Diagnostic]:
     An artifact that cannot be read (corrupt, truncated, unreadable) gives one [artifact] line and the
     others are still checked.
     """
-    from .pipeline import edition_ast, expectations_for
+    from pubpipe.pipeline import edition_ast, expectations_for
 
     problems = []
     for edition, ui in loaded.editions:

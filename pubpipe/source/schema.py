@@ -20,10 +20,10 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
-from .diagnostics import Diagnostic, error
-from .yamlfile import KeyPath, json_view, line_of
+from pubpipe.diagnostics import Diagnostic, error
+from pubpipe.source.yamlfile import KeyPath, json_view, line_of
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 CHECK = "schema"
 TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
               "number": "a number", "boolean": "true or false", "null": "empty"}

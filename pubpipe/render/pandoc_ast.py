@@ -19,7 +19,7 @@ from typing import Any
 import pypandoc
 import yaml
 
-from .edition import Edition
+from pubpipe.translate.edition import Edition
 
 # No raw markup, and no YAML metadata blocks: a translated segment cannot carry document metadata
 # (a `bibliography:` that citeproc would read, a publisher, a title). Metadata reaches pandoc only from

@@ -9,14 +9,14 @@ back when dist/ has them; `--artifacts` requires them, `--build` builds first,
 
 from __future__ import annotations
 
-from . import citations
-from .catalogs import build_template, catalog_path, serialize, template_path
-from .diagnostics import Diagnostic, error, warning
-from .languages import PSEUDO, parse_language, tag_from_catalog_dir
-from .pipeline import Loaded, Project, load
-from .publication import Publication
-from .ui import DOMAIN as UI_DOMAIN
-from .ui import build_ui_template, ui_template_path
+from pubpipe.diagnostics import Diagnostic, error, warning
+from pubpipe.pipeline import Loaded, Project, load
+from pubpipe.source.languages import PSEUDO, parse_language, tag_from_catalog_dir
+from pubpipe.source.publication import Publication
+from pubpipe.translate.catalogs import build_template, catalog_path, serialize, template_path
+from pubpipe.translate.ui import DOMAIN as UI_DOMAIN
+from pubpipe.translate.ui import build_ui_template, ui_template_path
+from pubpipe.verify import citations
 
 
 def run_checks(project: Project, langs: list[str] | None = None, artifacts: str = "existing") -> list[Diagnostic]:

@@ -14,9 +14,9 @@ from pathlib import Path
 import jinja2
 import typst
 
-from .edition import Edition
-from .fonts import FontStack, stack_for
-from .pandoc_ast import write
+from pubpipe.render.fonts import FontStack, stack_for
+from pubpipe.render.pandoc_ast import write
+from pubpipe.translate.edition import Edition
 
 
 def typst_string(value: object) -> str:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from babel.lists import format_list
 
-from .catalogs import Translations
-from .languages import Language
-from .publication import EditionSpec, Publication
-from .segments import Segment, reassemble
+from pubpipe.source.languages import Language
+from pubpipe.source.publication import EditionSpec, Publication
+from pubpipe.source.segments import Segment, reassemble
+from pubpipe.translate.catalogs import Translations
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#$@|~^&:!+.=-])")
 WIDE_PARENS_SCRIPTS = {"Hans", "Hant", "Jpan", "Kore"}

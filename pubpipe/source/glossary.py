@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from .diagnostics import Diagnostic
-from .schema import validate
-from .yamlfile import line_of, load_yaml
+from pubpipe.diagnostics import Diagnostic
+from pubpipe.source.schema import validate
+from pubpipe.source.yamlfile import line_of, load_yaml
 
 
 @dataclass(frozen=True)

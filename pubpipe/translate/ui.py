@@ -14,10 +14,10 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.support import NullTranslations, Translations
 
-from .catalogs import read_catalog
-from .diagnostics import Diagnostic
-from .languages import Language
-from .tokens import protected
+from pubpipe.diagnostics import Diagnostic
+from pubpipe.source.languages import Language
+from pubpipe.source.tokens import protected
+from pubpipe.translate.catalogs import read_catalog
 
 DOMAIN = "ui"
 TYPST_DELIMITERS = {
@@ -72,7 +72,7 @@ def load_ui(locales: Path, language: Language, source_language: str,
     if context is not None:
         from dataclasses import replace
 
-        from .checks import check_catalog
+        from pubpipe.translate.checks import check_catalog
 
         found, rejected = check_catalog(path, catalog, replace(context, python_format=True))
         problems += found

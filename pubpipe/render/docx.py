@@ -17,8 +17,8 @@ from pathlib import Path
 import pypandoc
 from lxml import etree
 
-from .edition import Edition
-from .pandoc_ast import write
+from pubpipe.render.pandoc_ast import write
+from pubpipe.translate.edition import Edition
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 ACCENT = "1F5C4A"
