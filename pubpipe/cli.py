@@ -225,7 +225,7 @@ def cmd_status(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_check(project: Project, args: argparse.Namespace) -> int:
-    from pubpipe.verify.gate import run_checks
+    from pubpipe.pipeline import run_checks
 
     langs, slugs = args.langs, args.slugs
     if args.build:

@@ -9,72 +9,38 @@ unless every stage before it succeeded.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-
-from babel.dates import format_date, format_skeleton
-from babel.numbers import format_percent
-from babel.units import format_unit
-from markupsafe import Markup
 
 from pubpipe.diagnostics import Diagnostic, PipelineError, error, raise_if_errors
 from pubpipe.release import publish
+from pubpipe.release.index import render_index
+from pubpipe.release.manifest import EditionResult, artifact_entry, merge_manifest, read_manifest
 from pubpipe.render import pandoc_ast
+from pubpipe.render.artifacts import CITATION_FORMATS, FORMATS, artifact_name
 from pubpipe.render.docx import reference_docx, render_docx
 from pubpipe.render.epub import render_epub
-from pubpipe.render.fonts import font_problems, missing_families, stack_for, uncovered
-from pubpipe.render.html import body_html, environment, markdown_environment, render_page, stylesheet, table_of_contents
+from pubpipe.render.fonts import check_families, font_problems, missing_families, stack_for, uncovered
+from pubpipe.render.page import notice_markdown, page_context, render_html
 from pubpipe.render.pdf import compile_pdf, typst_source
+from pubpipe.render.record import edition_record, write_citation_files
 from pubpipe.source.languages import PSEUDO, parse_language
+from pubpipe.source.project import Project
 from pubpipe.source.publication import EditionSpec, Publication, discover, load_publication
 from pubpipe.translate.catalogs import Translations, catalog_path, read_catalog
 from pubpipe.translate.checks import ENTRY_CHECKS, Context, check_catalog
 from pubpipe.translate.edition import Edition, make_edition
 from pubpipe.translate.ui import load_ui
-from pubpipe.verify import citations
+from pubpipe.verify import citations, gate
 from pubpipe.verify.pdf_fonts import pdf_font_problems
 
-FORMATS = ("html", "pdf", "epub", "docx")
-CITATION_FORMATS = ("bib", "ris")  # written with the HTML edition, which links them
 DEMOTING_CHECKS = set(ENTRY_CHECKS)  # an entry error shows the source text instead, except with --strict
 Report = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Project:
-    root: Path
-
-    content = property(lambda self: self.root / "content")
-    templates = property(lambda self: self.root / "templates")
-    locales = property(lambda self: self.root / "locales")
-    dist = property(lambda self: self.root / "dist")
-    csl = property(lambda self: self.root / "templates" / "iyrp-author-date.csl")
-
-
-@dataclass(frozen=True)
-class Artifact:
-    format: str
-    path: str  # relative to dist/
-    sha256: str
-    bytes: int
-
-
-@dataclass(frozen=True)
-class EditionResult:
-    lang: str
-    name: str
-    dir: str
-    status: str
-    completeness: float
-    fallbacks: int
-    suggested_citation: str
-    artifacts: list[Artifact] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -84,10 +50,6 @@ class Loaded:
     publications: list[Publication]
     editions: list[tuple[Edition, object]]  # (edition, ui translations)
     problems: list[Diagnostic]
-
-
-def artifact_name(edition: Edition, fmt: str) -> str:
-    return "index.html" if fmt == "html" else f"{edition.publication.slug}.{edition.tag}.{fmt}"
 
 
 def load(project: Project, langs: list[str] | None = None, slugs: list[str] | None = None,
@@ -142,9 +104,9 @@ def read_translations(project: Project, publication: Publication, spec: EditionS
 
 
 def check_context(publication: Publication, spec: EditionSpec) -> Context:
-    stack = stack_for(spec.language.script)
+    stack, families = stack_for(spec.language), check_families(spec.language)
     return Context(spec.language, spec.native_digits, publication.glossary, publication.name_rules,
-                   font_families=stack.body if not missing_families(stack) else ())
+                   uncovered=None if missing_families(stack) else lambda text: uncovered(text, families))
 
 
 def check_editions(loaded: Loaded, formats: list[str], strict: bool) -> list[Diagnostic]:
@@ -157,10 +119,10 @@ def check_editions(loaded: Loaded, formats: list[str], strict: bool) -> list[Dia
     for edition, _ui in loaded.editions:
         where = edition.catalog_path or edition.publication.metadata_path
         if "pdf" in formats:
-            stack = stack_for(edition.language.script)
+            text = edition.body + "".join(edition.strings.values())
+            stack = stack_for(edition.language, text)
             missing_fonts = font_problems(stack, where)
             problems += missing_fonts
-            text = edition.body + "".join(edition.strings.values())
             missing = uncovered(text, stack.body)
             if missing and not missing_fonts:
                 problems.append(error(where, 1, f"no font of the {edition.tag} stack covers "
@@ -204,7 +166,7 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
     with publish.staging_folder(project.root, project.dist, notice or report) as staging:
         if partial:  # a subset updates the release; a full build replaces it
             publish.copy_previous(project.dist, staging)
-        previous = _read_manifest(staging)
+        previous = read_manifest(staging)
         results: dict[str, list[EditionResult]] = {}
         failures: list[Diagnostic] = []
         with tempfile.TemporaryDirectory(prefix="pubpipe-") as scratch:
@@ -213,8 +175,7 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
                     result, found = build_edition(project, edition, ui, formats, staging, Path(scratch), epoch,
                                                   report)
                 except Exception as exc:  # any failure of one edition is reported, with the rest
-                    failures.append(publish.edition_failure(exc, edition, project.dist, staging, build_edition,
-                                                            artifact_name))
+                    failures.append(publish.edition_failure(exc, edition, project.dist, staging, artifact_name))
                     continue
                 results.setdefault(edition.publication.slug, []).append(result)
                 failures += found
@@ -222,7 +183,7 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
         manifest = merge_manifest(previous, loaded.publications, results, staging)
         publish.write(staging, project.dist, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2)
                       + "\n")
-        publish.write(staging, project.dist, "index.html", render_index(project, manifest))
+        publish.write(staging, project.dist, "index.html", render_index(project.templates, manifest))
         _swap_into_place(staging, project.dist)
     report(f"manifest: {project.dist / 'manifest.json'}")
     return manifest, warnings
@@ -230,7 +191,7 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
 
 def edition_ast(project: Project, edition: Edition, ui) -> dict:
     """The one pandoc parse of an edition (notices, body, back matter), with citeproc."""
-    return pandoc_ast.parse(edition, project.csl, notice_markdown(project, edition, ui))
+    return pandoc_ast.parse(edition, project.csl, notice_markdown(project.templates, edition, ui))
 
 
 def expectations_for(edition: Edition, ast: dict) -> citations.Expected:
@@ -239,7 +200,7 @@ def expectations_for(edition: Edition, ast: dict) -> citations.Expected:
     keys = edition.publication.meta.get("key_references", [])
     return citations.Expected(pandoc_ast.suggested_citation(ast), plain["citation_label"],
                               {key: pandoc_ast.reference_entry(ast, key) for key in keys},
-                              citations.edition_record(edition, plain["title"], plain["genre"]))
+                              edition_record(edition, plain["title"], plain["genre"]))
 
 
 def build_edition(project: Project, edition: Edition, ui, formats: list[str], staging: Path, scratch: Path,
@@ -259,164 +220,42 @@ def build_edition(project: Project, edition: Edition, ui, formats: list[str], st
     for fmt in [f for f in ("pdf", "epub", "docx", "html") if f in formats]:
         started = time.perf_counter()
         target = folder / artifact_name(edition, fmt)
-        written = [target]
-        if fmt == "pdf":
-            compile_pdf(typst_source(edition, ast, project.templates, context["typst"], ui), target, epoch)
-            for sentence in pdf_font_problems(target, stack_for(edition.language.script)):
-                problems.append(error(target.relative_to(staging), 1, sentence, "font-coverage"))
-        elif fmt == "epub":
-            render_epub(edition, ast, target, project.templates / "epub.css")
-        elif fmt == "docx":
-            reference = scratch / f"reference.{edition.language.pdf_lang}.docx"
-            if not reference.exists():
-                reference_docx(reference, edition.language.pdf_lang)
-            render_docx(edition, ast, target, reference)
-        else:
-            written = write_citation_files(edition, expected.record, folder) + [target]
-            target.write_text(render_html(project, edition, ast, ui, folder, context, expected.record),
-                              encoding="utf-8")
-        for path in written:
-            problems += citations.verify_artifact(path, f"dist/{path.relative_to(staging)}", expected,
-                                                  edition.language.pdf_lang)
-        size = target.stat().st_size
+        try:
+            written = render_format(fmt, project, edition, ui, ast, context, expected, target, scratch, epoch)
+            if fmt == "pdf":
+                problems += [error(target.relative_to(staging), 1, sentence, "font-coverage")
+                             for sentence in pdf_font_problems(target, stack_for(edition.language))]
+            for path in written:
+                problems += citations.verify_artifact(path, f"dist/{path.relative_to(staging)}", expected,
+                                                      edition.language.pdf_lang)
+        except Exception as exc:  # reported with its format; the other editions go on
+            raise publish.FormatFailure(fmt) from exc
         report(f"[{pub.slug} {edition.tag}] {fmt:<4} -> dist/{target.relative_to(staging)} "
-               f"({size / 1024:.0f} KB, {time.perf_counter() - started:.2f} s)")
-    artifacts = [_artifact(staging, folder / artifact_name(edition, f), f) for f in FORMATS + CITATION_FORMATS
+               f"({target.stat().st_size / 1024:.0f} KB, {time.perf_counter() - started:.2f} s)")
+    artifacts = [artifact_entry(staging, folder / artifact_name(edition, f), f) for f in FORMATS + CITATION_FORMATS
                  if (folder / artifact_name(edition, f)).exists()]
     return EditionResult(edition.tag, edition.language.native_name, edition.language.direction, edition.spec.status,
                          edition.completeness, len(edition.fallbacks), expected.citation, artifacts), problems
 
 
-def write_citation_files(edition: Edition, record: citations.Record, folder: Path) -> list[Path]:
-    """The "Cite this brief" downloads: BibLaTeX and RIS, from the record."""
-    bib, ris = folder / artifact_name(edition, "bib"), folder / artifact_name(edition, "ris")
-    key = f"{edition.publication.slug.replace('-', '')}{record.year}{edition.tag.replace('-', '')}"
-    bib.write_text(citations.bib_text(record, key), encoding="utf-8")
-    ris.write_bytes(citations.ris_text(record).encode("utf-8"))
-    return [bib, ris]
-
-
-def notice_markdown(project: Project, edition: Edition, ui) -> str:
-    """The notices as Markdown; a ui translation is spliced in as text (Markdown-escaped), never as markup."""
-    env = markdown_environment(project.templates, ui)
-    return env.get_template("notices.md.j2").render(draft=edition.spec.status == "draft",
-                                                    fallbacks=bool(edition.fallbacks)).strip()
-
-
-def page_context(edition: Edition, ast: dict) -> dict:
-    pub = edition.publication
-    plain = {key: pandoc_ast.meta_string(ast, key) for key in edition.strings}
-    series_name = pub.name(pub.meta["series"], edition.tag) if pub.meta.get("series") else ""
-    series = f"{plain['genre']} · {series_name} {pub.year}" if series_name else plain["genre"]
-    group = pub.name(pub.meta["corporate_author"], edition.tag)
-    original = pub.name(pub.meta["corporate_author"], pub.source_language)
-    shared = {"series": series, "published": publication_date(pub.meta["date"], edition.language),
-              "original_group": original if original != group else ""}  # the title block, in HTML and PDF
-    return {
-        "plain": plain,
-        **shared,
-        "typst": {
-            **shared,
-            "title": plain["title"], "subtitle": plain["subtitle"], "byline": plain["byline"],
-            "running_title": plain["title"], "authors": original,
-            "keywords": ", ".join(filter(None, [plain["genre"], series_name])),
-            "publisher": pub.name(pub.meta["publisher"], edition.tag), "contact": pub.contact,
-        },
-    }
-
-
-def publication_date(date: dt.date | int, language) -> str:
-    """The date as the edition's locale writes it (Babel/CLDR): 2026年, 15 janvier 2026, ..."""
-    if isinstance(date, int):
-        return format_skeleton("y", dt.date(date, 1, 1), locale=language.locale)
-    return format_date(date, "long", locale=language.locale)
-
-
-MIME = {"pdf": "application/pdf", "epub": "application/epub+zip", "bib": "application/x-bibtex",
-        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "ris": "application/x-research-info-systems"}
-
-
-def render_html(project: Project, edition: Edition, ast: dict, ui, folder: Path, context: dict,
-                record: citations.Record) -> str:
-    pub = edition.publication
-    env = environment(project.templates, ui)
-    locale = edition.language.locale
-    downloads, cite_files = [], []
-    for fmt in ("pdf", "epub", "docx", "bib", "ris"):
-        path = folder / artifact_name(edition, fmt)
-        if path.exists():
-            size = format_unit(max(1, round(path.stat().st_size / 1024)), "digital-kilobyte", length="short",
-                               locale=locale)
-            entry = {"format": fmt, "label": fmt.upper(), "href": path.name, "size": size, "mime": MIME[fmt]}
-            (cite_files if fmt in CITATION_FORMATS else downloads).append(entry)
-    others = [{"lang": spec.language.tag, "dir": spec.language.direction, "name": spec.language.native_name,
-               "href": f"../{spec.language.tag}/index.html", "current": spec.language.tag == edition.tag}
-              for spec in pub.editions]
-    plain = context["plain"]
-    pdf = next((d["href"] for d in downloads if d["format"] == "pdf"), None)
-    return render_page(
-        env, "page.html.j2", lang=edition.tag, dir=edition.language.direction, title=plain["title"],
-        subtitle=plain["subtitle"], byline=plain["byline"], genre=plain["genre"],
-        series=context["series"], original_group=context["original_group"],
-        published=context["published"],
-        source_lang=pub.source_language, editions=others, downloads=downloads, cite_files=cite_files,
-        toc=table_of_contents(ast), body=body_html(ast, edition.language.direction),
-        publisher=pub.name(pub.meta["publisher"], edition.tag), contact=pub.contact,
-        licence=pub.meta.get("licence", {}).get("name", ""), licence_url=pub.meta.get("licence", {}).get("url", ""),
-        identifier=record.identifier, css=stylesheet(project.templates),
-        meta_tags=citations.html_meta(record, pdf), json_ld=Markup(citations.json_ld(record, downloads)),
-    )
-
-
-def _artifact(dist: Path, path: Path, fmt: str) -> Artifact:
-    data = path.read_bytes()
-    return Artifact(fmt, str(path.relative_to(dist)), hashlib.sha256(data).hexdigest(), len(data))
-
-
-def _read_manifest(dist: Path) -> dict:
-    try:
-        return json.loads((dist / "manifest.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return {"publications": []}
-
-
-def merge_manifest(previous: dict, publications: list[Publication], results: dict[str, list[EditionResult]],
-                   dist: Path) -> dict:
-    """New results replace old ones; editions not rebuilt this time keep their entries if their files exist."""
-    old = {p["slug"]: {e["lang"]: e for e in p.get("editions", [])} for p in previous.get("publications", [])}
-    out = []
-    for publication in publications:
-        editions = old.get(publication.slug, {})
-        for result in results.get(publication.slug, []):
-            editions[result.lang] = asdict(result)
-        order = [spec.language.tag for spec in publication.editions]
-        kept = [editions[tag] for tag in order if tag in editions
-                and all((dist / a["path"]).exists() for a in editions[tag]["artifacts"])]
-        out.append({"slug": publication.slug, "title": publication.strings["title"].text,
-                    "subtitle": publication.strings["subtitle"].text, "year": publication.year,
-                    "source_language": publication.source_language, "editions": kept})
-    return {"publications": out}
-
-
-def render_index(project: Project, manifest: dict) -> str:
-    from babel.support import NullTranslations
-
-    env = environment(project.templates, NullTranslations())
-    publications = []
-    for pub in manifest["publications"]:
-        editions = []
-        for e in pub["editions"]:
-            editions.append({
-                "lang": e["lang"], "dir": e["dir"], "name": e["name"],
-                "href": f"{pub['slug']}/{e['lang']}/index.html",
-                "status_label": e["status"],
-                "completeness_label": format_percent(e["completeness"], locale="en") + " translated",
-                "downloads": [{"format": a["format"], "href": a["path"]} for a in e["artifacts"]
-                              if a["format"] != "html"],
-            })
-        publications.append({**pub, "editions": editions})
-    return render_page(env, "index.html.j2", publications=publications, css=stylesheet(project.templates))
+def render_format(fmt: str, project: Project, edition: Edition, ui, ast: dict, context: dict,
+                  expected: citations.Expected, target: Path, scratch: Path, epoch: int) -> list[Path]:
+    """Write one format of an edition; return the files written (the HTML brings the citation files)."""
+    if fmt == "pdf":
+        compile_pdf(typst_source(edition, ast, project.templates, context["typst"], ui), target, epoch)
+    elif fmt == "epub":
+        render_epub(edition, ast, target, project.templates / "epub.css")
+    elif fmt == "docx":
+        reference = scratch / f"reference.{edition.language.pdf_lang}.docx"
+        if not reference.exists():
+            reference_docx(reference, edition.language.pdf_lang)
+        render_docx(edition, ast, target, reference)
+    else:  # the citation files first: the page links them
+        cite_files = write_citation_files(edition, expected.record, target.parent)
+        target.write_text(render_html(project.templates, edition, ast, ui, target.parent, context, expected.record),
+                          encoding="utf-8")
+        return cite_files + [target]
+    return [target]
 
 
 def _swap_into_place(staging: Path, dist: Path) -> None:
@@ -424,4 +263,21 @@ def _swap_into_place(staging: Path, dist: Path) -> None:
     publish.commit(staging, dist)
 
 
-__all__ = ["FORMATS", "Project", "build", "load", "PipelineError"]
+def run_checks(project: Project, langs: list[str] | None = None, artifacts: str = "existing") -> list[Diagnostic]:
+    """Every check; artifacts are read back when they exist ("existing"), always ("required") or never ("skip")."""
+    loaded = load(project, langs)
+    problems = list(loaded.problems)
+    problems += gate.check_locale_folders(project, loaded.publications)
+    problems += gate.check_generated_files(project, loaded)
+    problems += gate.check_source_names(project, loaded.publications)
+    problems += citations.check_sources(project.root, loaded.publications)
+    if artifacts != "skip" and project.dist.exists() and not project.dist.is_dir():
+        problems.append(error(project.dist, 1, f"{project.dist.name} is not a folder, so no artifact can be read "
+                                               "back; move it away and build again", "artifact"))
+    elif artifacts != "skip":
+        problems += citations.check_artifacts(project.dist, loaded.editions, lambda edition, ui: expectations_for(
+            edition, edition_ast(project, edition, ui)), required=artifacts == "required")
+    return sorted(set(problems), key=lambda d: (d.path, d.line, d.check, d.message))
+
+
+__all__ = ["FORMATS", "Project", "build", "load", "run_checks", "PipelineError"]

@@ -10,10 +10,9 @@ import pytest
 from babel.messages.pofile import read_po
 
 from pubpipe.diagnostics import display_path
-from pubpipe.pipeline import Project
+from pubpipe.pipeline import Project, run_checks
 from pubpipe.source.languages import tag_from_catalog_dir
 from pubpipe.translate.catalogs import parse_po, serialize
-from pubpipe.verify.gate import run_checks
 
 from .conftest import ROOT, SLUG, catalog_file
 

@@ -11,10 +11,9 @@ import pytest
 
 from pubpipe.cli import main
 from pubpipe.diagnostics import display_path
-from pubpipe.pipeline import Project
+from pubpipe.pipeline import Project, run_checks
 from pubpipe.translate.catalogs import parse_po, serialize
 from pubpipe.verify.citations import citation_block, read_record_fields
-from pubpipe.verify.gate import run_checks
 
 from .conftest import ROOT, SLUG, artifact, replace_in
 

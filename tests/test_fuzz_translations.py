@@ -29,10 +29,9 @@ from hypothesis import strategies as st
 from lxml import html
 
 from pubpipe.diagnostics import PipelineError
-from pubpipe.pipeline import Project, build, load
+from pubpipe.pipeline import Project, build, load, run_checks
 from pubpipe.translate.catalogs import parse_po, serialize
 from pubpipe.translate.update import update
-from pubpipe.verify.gate import run_checks
 
 from .conftest import SLUG, artifact, catalog_file, copy_project
 

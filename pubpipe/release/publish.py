@@ -22,7 +22,6 @@ import os
 import shutil
 import stat
 import tempfile
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -228,22 +227,19 @@ def exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
-def edition_failure(exc: Exception, edition, dist: Path, staging: Path, build_edition: Callable,
-                    artifact_name: Callable) -> Diagnostic:
+class FormatFailure(Exception):
+    """Raised from an edition's rendering with the format it was writing; the cause is the real error."""
+
+    def __init__(self, fmt: str):
+        super().__init__(fmt)
+        self.fmt = fmt
+
+
+def edition_failure(exc: Exception, edition, dist: Path, staging: Path, artifact_name: Callable) -> Diagnostic:
     """A failure while building one edition: its artifact (or folder, while parsing), edition and format."""
     folder = dist / edition.publication.slug / edition.tag
-    fmt = _failing_format(exc, build_edition)
-    if fmt:
-        path, doing = folder / artifact_name(edition, fmt), f"as {fmt.upper()}"
+    if isinstance(exc, FormatFailure) and exc.__cause__ is not None:
+        path, doing, exc = folder / artifact_name(edition, exc.fmt), f"as {exc.fmt.upper()}", exc.__cause__
     else:
         path, doing = folder, "(reading it with pandoc)"
     return error(path, 1, f"cannot build the {edition.tag} edition {doing}: {reason(exc, staging, dist)}", "render")
-
-
-def _failing_format(exc: Exception, build_edition: Callable) -> str | None:
-    """The format build_edition was rendering when `exc` was raised (None before its first format)."""
-    fmt = None
-    for frame, _line in traceback.walk_tb(exc.__traceback__):
-        if frame.f_code is build_edition.__code__:
-            fmt = frame.f_locals.get("fmt")
-    return fmt if isinstance(fmt, str) else None

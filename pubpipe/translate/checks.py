@@ -79,7 +79,7 @@ class Context:
     names: NameRules | None = None
     segment_kind: dict[str, str] = field(default_factory=dict)  # msgid -> heading, formula, ...
     python_format: bool = False  # the ui domain: every msgstr goes through `%` in the templates
-    font_families: tuple[str, ...] = ()  # the PDF body stack: characters outside it are refused
+    uncovered: Callable[[str], set[str]] | None = None  # characters no face of the edition's stack draws
 
 
 def _diff(label: str, source: Counter | set, target: Counter | set) -> str:
@@ -262,10 +262,8 @@ class _Names(dict):
 
 def check_fonts(source: str, target: str, ctx: Context) -> Iterator[Finding]:
     """A character no face of the edition's stack draws would print as an empty box: refused here, at its line."""
-    if ctx.font_families:
-        from pubpipe.render.fonts import uncovered
-
-        missing = uncovered(target, ctx.font_families) - set(source)
+    if ctx.uncovered is not None:
+        missing = ctx.uncovered(target) - set(source)
         if missing:
             yield "error", (f"no font of the {ctx.language.tag} edition draws {''.join(sorted(missing))!r} "
                             f"({', '.join(f'U+{ord(ch):04X}' for ch in sorted(missing))})")

@@ -28,9 +28,9 @@ from pubpipe.diagnostics import Diagnostic, error
 from pubpipe.source.files import OutsideRepository, write_atomic
 from pubpipe.source.languages import Language
 from pubpipe.source.publication import Publication
+from pubpipe.source.record import CFF_NAME, cff_text
 from pubpipe.translate.catalogs import WIDTH, build_template, catalog_path, read_catalog, serialize, template_path
 from pubpipe.translate.ui import build_ui_template, ui_catalog_path, ui_template_path
-from pubpipe.verify.citations import CFF_NAME, cff_text
 
 
 @dataclass(frozen=True)

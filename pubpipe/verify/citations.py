@@ -13,6 +13,7 @@ import json
 import re
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,36 +23,13 @@ from lxml import etree, html
 
 from pubpipe.diagnostics import Diagnostic, display_path, error
 from pubpipe.source.publication import Publication
+from pubpipe.source.record import CFF_NAME, Record, cff_text
 from pubpipe.source.tokens import citation_keys
 from pubpipe.source.yamlfile import line_of
-from pubpipe.translate.edition import Edition
 from pubpipe.verify.readback import docx_paragraphs, epub_documents, read_text, squash, unreadable
 
-CFF_NAME = "CITATION.cff"
 DC = "{http://purl.org/dc/elements/1.1/}"
 XMP_NS = {"dc": "http://purl.org/dc/elements/1.1/", "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
-
-
-@dataclass(frozen=True)
-class Record:
-    """The bibliographic record of one edition (the brief's own, localized title)."""
-
-    title: str  # the edition's title (plain text)
-    original_title: str  # the source-language title
-    author: str  # corporate author, in its original form
-    year: int
-    date: str
-    publisher: str
-    identifier: str  # per edition
-    language: str
-    genre: str
-    contact: str
-    licence: str
-    url: str = ""
-
-    @property
-    def is_translation(self) -> bool:
-        return self.title != self.original_title
 
 
 @dataclass(frozen=True)
@@ -65,131 +43,7 @@ class Expected:
     fields: dict[str, str] = field(default_factory=dict)
 
 
-def publication_record(publication: Publication) -> dict:
-    """The record's fields that are the same in every edition."""
-    meta = publication.meta
-    return {
-        "author": publication.name(meta["corporate_author"], publication.source_language),
-        "publisher": publication.name(meta["publisher"], publication.source_language),
-        "year": publication.year,
-        "date": str(meta["date"]),
-        "identifier": meta["identifier"],
-        "original_title": publication.strings["title"].text,
-        "contact": publication.contact,
-        "licence": meta.get("licence", {}).get("name", ""),
-        "url": meta.get("url", ""),
-    }
-
-
-def edition_record(edition: Edition, plain_title: str, plain_genre: str) -> Record:
-    base = publication_record(edition.publication)
-    return Record(title=plain_title, original_title=base["original_title"], author=base["author"],
-                  year=base["year"], date=base["date"], publisher=base["publisher"],
-                  identifier=f"{base['identifier']}:{edition.tag}", language=edition.tag, genre=plain_genre,
-                  contact=base["contact"], licence=base["licence"], url=base["url"])
-
-
 # ---------------------------------------------------------------- renderings
-
-def cff_text(publication: Publication) -> str:
-    """CITATION.cff (Citation File Format 1.2.0) for the publication, from the record."""
-    base = publication_record(publication)
-    authors = [{"name": base["author"]}]
-    for person in publication.meta.get("authors", []):
-        authors.append({"family-names": person["family"], "given-names": person["given"]})
-    languages = list(dict.fromkeys(spec.language.locale.language for spec in publication.editions))  # ISO 639
-    data = {
-        "cff-version": "1.2.0",
-        "message": "If you cite this policy brief, please cite it as below (generated from publication.yaml; "
-                   "do not edit by hand, run 'python build.py update').",
-        "type": "dataset",
-        "title": base["original_title"],
-        "authors": authors,
-        "identifiers": [{"type": "other", "value": base["identifier"],
-                         "description": "Identifier of the publication; each edition appends ':<language>'"}],
-        "license": _spdx(base["licence"]),
-        "contact": [{"name": base["publisher"], "email": base["contact"]}],
-        "preferred-citation": {
-            "type": "report",
-            "title": base["original_title"],
-            "authors": [{"name": base["author"]}],
-            "year": base["year"],
-            "publisher": {"name": base["publisher"], "email": base["contact"]},
-            "languages": languages,
-            "notes": publication.strings["genre"].text,
-        },
-    }
-    if not isinstance(publication.meta["date"], int):  # CFF wants a full date; never invent a day
-        data["date-released"] = publication.meta["date"].isoformat()
-    if base["url"]:
-        data["url"] = base["url"]
-        data["preferred-citation"]["url"] = base["url"]
-    header = f"# Generated from content/{publication.slug}/publication.yaml by 'python build.py update'.\n"
-    return header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
-
-
-def _spdx(licence: str) -> str:
-    return licence.replace(" ", "-") if licence else "CC-BY-4.0"
-
-
-def _bib_escape(text: str) -> str:
-    return re.sub(r"([&%$#_{}])", r"\\\1", text).replace("~", r"\textasciitilde{}").replace("^", r"\^{}")
-
-
-def bib_text(record: Record, key: str) -> str:
-    """A BibLaTeX @report entry; the corporate author in double braces so it is not split into names."""
-    fields = [("author", "{" + _bib_escape(record.author) + "}"), ("title", _bib_escape(record.title)),
-              ("type", _bib_escape(record.genre)), ("institution", _bib_escape(record.publisher)),
-              ("year", str(record.year)), ("date", record.date), ("langid", record.language),
-              ("note", f"Identifier: {record.identifier}")]
-    if record.is_translation:
-        fields.insert(2, ("origtitle", _bib_escape(record.original_title)))
-    if record.url:
-        fields.append(("url", record.url))
-    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
-    return f"@report{{{key},\n{body}\n}}\n"
-
-
-def ris_text(record: Record) -> str:
-    """An RIS record (TY RPRT); OP carries the original title of a translation."""
-    lines = [("TY", "RPRT"), ("AU", record.author), ("TI", record.title)]
-    if record.is_translation:
-        lines.append(("OP", record.original_title))
-    lines += [("PY", str(record.year)), ("DA", record.date), ("PB", record.publisher), ("M3", record.genre),
-              ("LA", record.language), ("SN", record.identifier)]
-    if record.url:
-        lines.append(("UR", record.url))
-    lines.append(("ER", ""))
-    return "".join(f"{tag}  - {value}".rstrip() + "\r\n" for tag, value in lines)
-
-
-def html_meta(record: Record, pdf_href: str | None) -> list[tuple[str, str]]:
-    """Google Scholar (Highwire) tags; citation_pdf_url is relative unless the record has a URL."""
-    tags = [("citation_title", record.title), ("citation_author", record.author),
-            ("citation_publication_date", str(record.year)), ("citation_date", record.date),
-            ("citation_publisher", record.publisher), ("citation_technical_report_institution", record.publisher),
-            ("citation_language", record.language), ("DC.identifier", record.identifier)]
-    if pdf_href:
-        base = record.url.rstrip("/") + "/" + record.language + "/" if record.url else ""
-        tags.append(("citation_pdf_url", base + pdf_href))
-    return tags
-
-
-def json_ld(record: Record, downloads: list[dict]) -> str:
-    """schema.org Report as JSON-LD, safe to put inside <script> (no '<' survives)."""
-    data = {
-        "@context": "https://schema.org", "@type": "Report", "name": record.title, "inLanguage": record.language,
-        "author": {"@type": "Organization", "name": record.author},
-        "publisher": {"@type": "Organization", "name": record.publisher, "email": record.contact},
-        "datePublished": record.date, "identifier": record.identifier, "genre": record.genre,
-        "license": record.licence,
-        "encoding": [{"@type": "MediaObject", "contentUrl": d["href"], "encodingFormat": d["mime"]}
-                     for d in downloads],
-    }
-    if record.is_translation:
-        data["translationOfWork"] = {"@type": "Report", "name": record.original_title}
-    text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 # ---------------------------------------------------------------- reading back
@@ -452,25 +306,24 @@ def _get(data, keys):
     return data
 
 
-def check_sources(project, loaded) -> list[Diagnostic]:
+def check_sources(root: Path, publications: list[Publication]) -> list[Diagnostic]:
     problems = []
-    for publication in loaded.publications:
+    for publication in publications:
         problems += check_bibliography_use(publication)
-        problems += check_cff(project.root, publication)
+        problems += check_cff(root, publication)
     return problems
 
 
-def check_artifacts(project, loaded, required: bool = True) -> list[Diagnostic]:
-    """Read back every artifact in dist/ of the loaded editions and verify it against the sources.
+def check_artifacts(dist: Path, editions: list, expect: Callable, required: bool = True) -> list[Diagnostic]:
+    """Read back every artifact in dist/ of the `editions` ((edition, ui) pairs) and verify it.
 
-    An artifact that cannot be read (corrupt, truncated, unreadable) gives one [artifact] line and the
-    others are still checked.
+    `expect(edition, ui)` gives what the edition's artifacts must carry (the pipeline parses the sources
+    for it). An artifact that cannot be read (corrupt, truncated, unreadable) gives one [artifact] line
+    and the others are still checked.
     """
-    from pubpipe.pipeline import edition_ast, expectations_for
-
     problems = []
-    for edition, ui in loaded.editions:
-        folder = project.dist / edition.publication.slug / edition.tag
+    for edition, ui in editions:
+        folder = dist / edition.publication.slug / edition.tag
         if not folder.is_dir():
             if not required:
                 continue
@@ -480,12 +333,11 @@ def check_artifacts(project, loaded, required: bool = True) -> list[Diagnostic]:
         try:
             paths = sorted(p for p in folder.iterdir() if p.suffix in (".html", ".pdf", ".epub", ".docx", ".bib",
                                                                          ".ris"))
-            ast = edition_ast(project, edition, ui)
+            expected = expect(edition, ui)
         except (OSError, RuntimeError) as exc:
             problems.append(error(folder, 1, f"cannot check the {edition.tag} artifacts: {unreadable(exc)}",
                                   "artifact"))
             continue
-        expected = expectations_for(edition, ast)
         for path in paths:
             shown = display_path(path)
             try:

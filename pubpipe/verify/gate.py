@@ -10,29 +10,12 @@ back when dist/ has them; `--artifacts` requires them, `--build` builds first,
 from __future__ import annotations
 
 from pubpipe.diagnostics import Diagnostic, error, warning
-from pubpipe.pipeline import Loaded, Project, load
 from pubpipe.source.languages import PSEUDO, parse_language, tag_from_catalog_dir
+from pubpipe.source.project import Project
 from pubpipe.source.publication import Publication
 from pubpipe.translate.catalogs import build_template, catalog_path, serialize, template_path
 from pubpipe.translate.ui import DOMAIN as UI_DOMAIN
 from pubpipe.translate.ui import build_ui_template, ui_template_path
-from pubpipe.verify import citations
-
-
-def run_checks(project: Project, langs: list[str] | None = None, artifacts: str = "existing") -> list[Diagnostic]:
-    """Every check; artifacts are read back when they exist ("existing"), always ("required") or never ("skip")."""
-    loaded = load(project, langs)
-    problems = list(loaded.problems)
-    problems += check_locale_folders(project, loaded.publications)
-    problems += check_generated_files(project, loaded)
-    problems += check_source_names(project, loaded.publications)
-    problems += citations.check_sources(project, loaded)
-    if artifacts != "skip" and project.dist.exists() and not project.dist.is_dir():
-        problems.append(error(project.dist, 1, f"{project.dist.name} is not a folder, so no artifact can be read "
-                                               "back; move it away and build again", "artifact"))
-    elif artifacts != "skip":
-        problems += citations.check_artifacts(project, loaded, required=artifacts == "required")
-    return sorted(set(problems), key=lambda d: (d.path, d.line, d.check, d.message))
 
 
 def check_locale_folders(project: Project, publications: list[Publication]) -> list[Diagnostic]:
@@ -63,7 +46,7 @@ def check_locale_folders(project: Project, publications: list[Publication]) -> l
     return problems
 
 
-def check_generated_files(project: Project, loaded: Loaded) -> list[Diagnostic]:
+def check_generated_files(project: Project, loaded) -> list[Diagnostic]:
     """Templates (.pot) match the sources, and catalogs know every current segment."""
     problems = []
     year = max((p.year for p in loaded.publications), default=2026)

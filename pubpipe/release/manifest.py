@@ -1,0 +1,65 @@
+"""manifest.json: the contract for CI and the download pages.
+
+Per publication and edition: language, status, completeness, the suggested
+citation and every artifact with its path, SHA-256 and size. A partial build
+merges its results into the previous manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pubpipe.source.publication import Publication
+
+
+@dataclass(frozen=True)
+class Artifact:
+    format: str
+    path: str  # relative to dist/
+    sha256: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class EditionResult:
+    lang: str
+    name: str
+    dir: str
+    status: str
+    completeness: float
+    fallbacks: int
+    suggested_citation: str
+    artifacts: list[Artifact] = field(default_factory=list)
+
+
+def artifact_entry(dist: Path, path: Path, fmt: str) -> Artifact:
+    data = path.read_bytes()
+    return Artifact(fmt, str(path.relative_to(dist)), hashlib.sha256(data).hexdigest(), len(data))
+
+
+def read_manifest(dist: Path) -> dict:
+    try:
+        return json.loads((dist / "manifest.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {"publications": []}
+
+
+def merge_manifest(previous: dict, publications: list[Publication], results: dict[str, list[EditionResult]],
+                   dist: Path) -> dict:
+    """New results replace old ones; editions not rebuilt this time keep their entries if their files exist."""
+    old = {p["slug"]: {e["lang"]: e for e in p.get("editions", [])} for p in previous.get("publications", [])}
+    out = []
+    for publication in publications:
+        editions = old.get(publication.slug, {})
+        for result in results.get(publication.slug, []):
+            editions[result.lang] = asdict(result)
+        order = [spec.language.tag for spec in publication.editions]
+        kept = [editions[tag] for tag in order if tag in editions
+                and all((dist / a["path"]).exists() for a in editions[tag]["artifacts"])]
+        out.append({"slug": publication.slug, "title": publication.strings["title"].text,
+                    "subtitle": publication.strings["subtitle"].text, "year": publication.year,
+                    "source_language": publication.source_language, "editions": kept})
+    return {"publications": out}

@@ -1,0 +1,88 @@
+"""The page around an edition: title block values, notices, and the HTML page with its downloads.
+
+Values computed once here serve the HTML page and the PDF title block alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from babel.dates import format_date, format_skeleton
+from babel.units import format_unit
+from markupsafe import Markup
+
+from pubpipe.render import pandoc_ast
+from pubpipe.render.artifacts import CITATION_FORMATS, MIME, artifact_name
+from pubpipe.render.html import body_html, environment, markdown_environment, render_page, stylesheet, table_of_contents
+from pubpipe.render.record import html_meta, json_ld
+from pubpipe.source.record import Record
+from pubpipe.translate.edition import Edition
+
+
+def notice_markdown(templates: Path, edition: Edition, ui) -> str:
+    """The notices as Markdown; a ui translation is spliced in as text (Markdown-escaped), never as markup."""
+    env = markdown_environment(templates, ui)
+    return env.get_template("notices.md.j2").render(draft=edition.spec.status == "draft",
+                                                    fallbacks=bool(edition.fallbacks)).strip()
+
+
+def page_context(edition: Edition, ast: dict) -> dict:
+    pub = edition.publication
+    plain = {key: pandoc_ast.meta_string(ast, key) for key in edition.strings}
+    series_name = pub.name(pub.meta["series"], edition.tag) if pub.meta.get("series") else ""
+    series = f"{plain['genre']} · {series_name} {pub.year}" if series_name else plain["genre"]
+    group = pub.name(pub.meta["corporate_author"], edition.tag)
+    original = pub.name(pub.meta["corporate_author"], pub.source_language)
+    shared = {"series": series, "published": publication_date(pub.meta["date"], edition.language),
+              "original_group": original if original != group else ""}  # the title block, in HTML and PDF
+    return {
+        "plain": plain,
+        **shared,
+        "typst": {
+            **shared,
+            "title": plain["title"], "subtitle": plain["subtitle"], "byline": plain["byline"],
+            "running_title": plain["title"], "authors": original,
+            "keywords": ", ".join(filter(None, [plain["genre"], series_name])),
+            "publisher": pub.name(pub.meta["publisher"], edition.tag), "contact": pub.contact,
+        },
+    }
+
+
+def publication_date(date: dt.date | int, language) -> str:
+    """The date as the edition's locale writes it (Babel/CLDR): 2026年, 15 janvier 2026, ..."""
+    if isinstance(date, int):
+        return format_skeleton("y", dt.date(date, 1, 1), locale=language.locale)
+    return format_date(date, "long", locale=language.locale)
+
+
+def render_html(templates: Path, edition: Edition, ast: dict, ui, folder: Path, context: dict,
+                record: Record) -> str:
+    pub = edition.publication
+    env = environment(templates, ui)
+    locale = edition.language.locale
+    downloads, cite_files = [], []
+    for fmt in ("pdf", "epub", "docx", "bib", "ris"):
+        path = folder / artifact_name(edition, fmt)
+        if path.exists():
+            size = format_unit(max(1, round(path.stat().st_size / 1024)), "digital-kilobyte", length="short",
+                               locale=locale)
+            entry = {"format": fmt, "label": fmt.upper(), "href": path.name, "size": size, "mime": MIME[fmt]}
+            (cite_files if fmt in CITATION_FORMATS else downloads).append(entry)
+    others = [{"lang": spec.language.tag, "dir": spec.language.direction, "name": spec.language.native_name,
+               "href": f"../{spec.language.tag}/index.html", "current": spec.language.tag == edition.tag}
+              for spec in pub.editions]
+    plain = context["plain"]
+    pdf = next((d["href"] for d in downloads if d["format"] == "pdf"), None)
+    return render_page(
+        env, "page.html.j2", lang=edition.tag, dir=edition.language.direction, title=plain["title"],
+        subtitle=plain["subtitle"], byline=plain["byline"], genre=plain["genre"],
+        series=context["series"], original_group=context["original_group"],
+        published=context["published"],
+        source_lang=pub.source_language, editions=others, downloads=downloads, cite_files=cite_files,
+        toc=table_of_contents(ast), body=body_html(ast, edition.language.direction),
+        publisher=pub.name(pub.meta["publisher"], edition.tag), contact=pub.contact,
+        licence=pub.meta.get("licence", {}).get("name", ""), licence_url=pub.meta.get("licence", {}).get("url", ""),
+        identifier=record.identifier, css=stylesheet(templates),
+        meta_tags=html_meta(record, pdf), json_ld=Markup(json_ld(record, downloads)),
+    )
