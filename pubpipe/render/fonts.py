@@ -4,28 +4,79 @@ Typst prints empty boxes for characters no font covers, without a warning,
 so the pipeline knows which faces each script uses and verifies coverage
 itself: before typesetting (every character of the text is in the stack)
 and after (every character in the PDF is drawn by a font that has it).
+
+The faces come from one table, `scripts.json` beside this module (script ->
+Noto serif, sans and mono families, and the Debian package of each); the
+set-up reads the same file to install the packages. An edition's stack is its
+own script's faces, then Latin, then the faces of any other script that
+appears in its text (a Hebrew name in an English edition).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from pathlib import Path
 
 import typst
+from fontTools import unicodedata
 from fontTools.ttLib import TTFont
 
 from pubpipe.diagnostics import Diagnostic, error
+from pubpipe.source.languages import Language, parse_language
+
+TABLE = json.loads((Path(__file__).with_name("scripts.json")).read_text(encoding="utf-8"))
+MATH = "New Computer Modern Math"
+
+
+@dataclass(frozen=True)
+class Faces:
+    """One row of the table: the Noto families of a script (a missing serif or sans uses the other)."""
+    key: str  # ISO 15924 code, or code-region (Hant-HK)
+    name: str
+    serif: str
+    sans: str
+    mono: str | None
+    cjk: bool
+    docx_slot: str  # the w:rFonts slot Word uses for the script: ascii, eastAsia or cs
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f for f in (self.serif, self.sans, self.mono) if f))
+
+
+def _row(key: str, row: dict) -> Faces:
+    serif, sans = row.get("serif") or row["sans"], row.get("sans") or row["serif"]
+    return Faces(key, row["name"], serif, sans, row.get("mono"), bool(row.get("cjk")), row.get("docx", "ascii"))
+
+
+SCRIPTS: dict[str, Faces] = {key: _row(key, row) for key, row in TABLE["scripts"].items()}
+LATIN = SCRIPTS["Latn"]
+
+
+def _packages() -> dict[str, str]:
+    table = TABLE["packages"]
+    out = {face: table["default"] for row in SCRIPTS.values() for face in row.families}
+    for package, families in table.items():
+        if package != "default":
+            out.update(dict.fromkeys(families, package))
+    return out
+
 
 # Debian package that provides each family; named in the error when one is missing.
-PACKAGES = {
-    "Noto Serif": "fonts-noto-core",
-    "Noto Sans": "fonts-noto-core",
-    "Noto Naskh Arabic": "fonts-noto-core",
-    "Noto Sans Arabic": "fonts-noto-core",
-    "Noto Serif CJK SC": "fonts-noto-cjk",
-    "Noto Sans CJK SC": "fonts-noto-cjk",
-    "New Computer Modern Math": "(embedded in typst)",
-}
+PACKAGES = _packages()
+
+
+def table_families() -> tuple[str, ...]:
+    """Every family of the table, in table order."""
+    return tuple(dict.fromkeys(family for row in SCRIPTS.values() for family in row.families))
+
+
+def faces_for(language: Language) -> Faces:
+    """The table row of a language: by CLDR script, or script-region where a region has its own faces."""
+    regional = f"{language.script}-{language.region}"
+    return SCRIPTS.get(regional) or SCRIPTS.get(language.script) or LATIN
 
 
 @dataclass(frozen=True)
@@ -34,20 +85,71 @@ class FontStack:
     heading: tuple[str, ...]
     math: tuple[str, ...]
     latin_in_cjk: bool  # the Latin face must cover Latin inside CJK text, not the CJK face
+    mono: tuple[str, ...] = ()  # inline code and code blocks
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.body + self.heading + self.math + self.mono))
 
 
-def stack_for(script: str) -> FontStack:
-    """Explicit faces per script: never leave the choice to a fallback (which picked a Japanese face)."""
-    cjk = ("Noto Serif CJK SC",)
-    arabic = ("Noto Naskh Arabic",)
-    if script == "Arab":
-        return FontStack(arabic + ("Noto Serif",) + cjk, ("Noto Sans Arabic", "Noto Sans") + cjk,
-                         ("New Computer Modern Math", "Noto Naskh Arabic", "Noto Serif") + cjk, False)
-    if script in ("Hans", "Hant"):
-        return FontStack(("Noto Serif",) + cjk + arabic, ("Noto Sans", "Noto Sans CJK SC") + arabic,
-                         ("New Computer Modern Math",) + cjk, True)
-    return FontStack(("Noto Serif",) + cjk + arabic, ("Noto Sans", "Noto Sans CJK SC") + arabic,
-                     ("New Computer Modern Math", "Noto Serif") + cjk, False)
+def _language(language: Language | str) -> Language:
+    if isinstance(language, Language):
+        return language
+    if len(language) == 4 and language[:1].isupper() or language in SCRIPTS:  # a script code: its usual language
+        key = next((lang for lang, script in TABLE["languages"].items() if script == language), "en")
+        return parse_language(key)
+    return parse_language(language)
+
+
+def other_scripts(text: str, families: tuple[str, ...]) -> list[Faces]:
+    """Rows for the characters of `text` that `families` cannot draw: by the Unicode script of each
+    character first (table order), then, for symbols and scripts outside the table, any installed
+    face of the table that covers them."""
+    missing = uncovered(text, families)
+    if not missing:
+        return []
+    by_key: dict[str, set[str]] = {}
+    for ch in missing:
+        script = unicodedata.script(ch)
+        key = TABLE["unicode_scripts"].get(script, script)
+        if key in SCRIPTS:
+            by_key.setdefault(key, set()).add(ch)
+    found = [SCRIPTS[key] for key in SCRIPTS if key in by_key]
+    covered = families + tuple(f for row in found for f in (row.serif,))
+    rest = uncovered("".join(missing), covered) - {ch for chars in by_key.values() for ch in chars}
+    for row in SCRIPTS.values():
+        if not rest:
+            break
+        if row not in found and rest & _drawn(row.serif, rest):
+            found.append(row)
+            rest -= _drawn(row.serif, rest)
+    return found
+
+
+def _drawn(family: str, chars: set[str]) -> set[str]:
+    coverage = family_coverage(family)
+    return {ch for ch in chars if ord(ch) in coverage}
+
+
+def stack_for(language: Language | str, text: str = "") -> FontStack:
+    """Explicit faces for an edition, never left to Typst's fallback (which picked a Japanese face for
+    Chinese): its own script first, then Latin, then the faces of other scripts found in `text`.
+
+    `language` is the edition's Language (or a tag; a bare ISO 15924 code stands for its usual language)."""
+    own = faces_for(_language(language))
+    if own.key == "Latn":
+        body, heading, mono, math = (own.serif,), (own.sans,), (own.mono,), (own.serif,)
+    elif own.cjk:  # the Latin face first, marked to cover only Latin (Chinese quotation marks stay CJK)
+        body, heading, mono, math = (LATIN.serif, own.serif), (LATIN.sans, own.sans), (LATIN.mono, own.mono), \
+            (own.serif,)
+    else:
+        body, heading = (own.serif, LATIN.serif), (own.sans, LATIN.sans)
+        mono, math = (LATIN.mono, own.mono or own.sans), body
+    for row in other_scripts(text, body) if text else []:
+        body, heading, math = body + (row.serif,), heading + (row.sans,), math + (row.serif,)
+        mono += (row.mono or row.sans,)
+    unique = lambda families: tuple(dict.fromkeys(families))  # noqa: E731
+    return FontStack(unique(body), unique(heading), unique((MATH,) + math), own.cjk, unique(mono))
 
 
 @lru_cache(maxsize=1)
@@ -84,7 +186,7 @@ def families_available() -> set[str]:
 
 def missing_families(stack: FontStack) -> list[str]:
     available = families_available()
-    return [family for family in dict.fromkeys(stack.body + stack.heading + stack.math) if family not in available]
+    return [family for family in stack.families if family not in available]
 
 
 def font_problems(stack: FontStack, where: str) -> list[Diagnostic]:
@@ -105,7 +207,7 @@ def family_coverage(family: str) -> frozenset[int]:
 @cache
 def coverage_by_postscript_name() -> dict[str, frozenset[int]]:
     """PostScript name -> covered code points, for every face of the families we use."""
-    wanted = set(PACKAGES)
+    wanted = set(PACKAGES) | {MATH}
     out: dict[str, frozenset[int]] = {}
     for info in _typst_fonts():
         if info.family in wanted and info.path:
@@ -116,8 +218,18 @@ def coverage_by_postscript_name() -> dict[str, frozenset[int]]:
 
 def uncovered(text: str, families: tuple[str, ...]) -> set[str]:
     """Characters of `text` that no family in the stack can draw."""
-    covered: set[int] = set()
-    for family in families:
-        covered |= family_coverage(family)
-    return {ch for ch in set(text) if not ch.isspace() and ord(ch) not in covered and ord(ch) >= 0x20
-            and not 0xFE00 <= ord(ch) <= 0xFE0F and ch not in "\u200b\u200c\u200d\u2060\u00ad"}
+    missing = {ch for ch in set(text) if not ch.isspace() and ord(ch) >= 0x20 and not 0xFE00 <= ord(ch) <= 0xFE0F
+               and ch not in "\u200b\u200c\u200d\u2060\u00ad"}
+    for family in families:  # in order, reading a face only while something is left to cover
+        if not missing:
+            break
+        coverage = family_coverage(family)
+        missing = {ch for ch in missing if ord(ch) not in coverage}
+    return missing
+
+
+def check_families(language: Language | str) -> tuple[str, ...]:
+    """Every face a translation of `language` may be drawn in: the edition's stack, then every face of the
+    table (a character outside the edition's script takes its own script's face)."""
+    stack = stack_for(language)
+    return tuple(dict.fromkeys(stack.body + tuple(row.serif for row in SCRIPTS.values())))

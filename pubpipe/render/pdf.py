@@ -109,12 +109,14 @@ def with_block_directions(ast: dict, direction: str) -> dict:
 def typst_source(edition: Edition, ast: dict, templates: Path, context: dict, ui) -> str:
     body = write(with_block_directions(with_equation_alt_text(ast), edition.language.direction), "typst-citations",
                  ["--wrap=none"])
-    stack: FontStack = stack_for(edition.language.script)
+    # the stack from everything the PDF prints (body, notices, references, metadata): the AST's strings
+    stack: FontStack = stack_for(edition.language, json.dumps(ast, ensure_ascii=False))
     return _environment(templates, ui).get_template("brief.typ.j2").render(
         body=body,
         body_fonts=typst_fonts(stack.body, stack.latin_in_cjk),
         heading_fonts=typst_fonts(stack.heading, stack.latin_in_cjk),
         math_fonts=typst_fonts(stack.math, False),
+        mono_fonts=typst_fonts(stack.mono, stack.latin_in_cjk),
         lang=edition.language.locale.language,
         region=edition.language.region,
         dir=edition.language.direction,

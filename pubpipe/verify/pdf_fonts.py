@@ -1,9 +1,11 @@
 """Stage 5: verify what was written, from the artifacts themselves.
 
 Typst draws empty boxes silently when no font has a glyph, so each PDF is
-read back: every embedded font must be one the language's stack chose, every
-character it draws must be in that font's cmap, and no glyph may lack a
-Unicode mapping (the sign of a .notdef box).
+read back: every embedded font must be one the language's stack chose or
+another face of the font table (pubpipe/render/scripts.json: a Hebrew name in
+an English edition is drawn by the Hebrew face), every character it draws
+must be in that font's cmap, and no glyph may lack a Unicode mapping (the
+sign of a .notdef box).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pypdf
 
-from pubpipe.render.fonts import FontStack, coverage_by_postscript_name
+from pubpipe.render.fonts import MATH, FontStack, coverage_by_postscript_name, table_families
 
 SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
 
@@ -57,20 +59,36 @@ def postscript_name(font) -> str:
     return name.removesuffix("-Identity-H")
 
 
-def pdf_font_problems(path: Path, stack: FontStack) -> list[str]:
-    """Problems with the fonts of a PDF, as sentences; empty when every glyph is covered."""
+def family_key(family: str) -> str:
+    """'Noto Serif CJK JP' -> 'notoserifcjkjp', the family part of its PostScript name, lowercased."""
+    return family.replace(" ", "").lower()
+
+
+def pdf_fonts(path: Path) -> dict[int, dict[str, set[str]]]:
+    """Page number (from 1) -> PostScript name of each font first used on that page -> characters it draws."""
+    reader = pypdf.PdfReader(str(path))
+    seen: set = set()
+    return {number: {postscript_name(font): _unicode_chars(font) for font in _fonts(page.get("/Resources"), seen)}
+            for number, page in enumerate(reader.pages, 1)}
+
+
+def pdf_font_problems(path: Path, stack: FontStack, table: tuple[str, ...] | None = None) -> list[str]:
+    """Problems with the fonts of a PDF, as sentences; empty when every glyph is covered.
+
+    A font is accepted if the edition's stack has it or it is one of `table` (by default every face of
+    the font table), and only for the characters its cmap has."""
     reader = pypdf.PdfReader(str(path))
     coverage = coverage_by_postscript_name()
     problems = []
     seen: set = set()
-    allowed = {family.replace(" ", "").lower() for family in stack.body + stack.heading + stack.math}
-    allowed |= {"newcmmath"} if "New Computer Modern Math" in stack.math else set()
+    allowed = {family_key(family) for family in stack.families + (table_families() if table is None else table)}
+    allowed |= {"newcmmath"} if MATH in stack.math else set()
     for page in reader.pages:
         for font in _fonts(page.get("/Resources"), seen):
             name = postscript_name(font)
             family = name.split("-")[0].lower()
             if family not in allowed:
-                problems.append(f"font '{name}' is a fallback outside the chosen stack")
+                problems.append(f"font '{name}' is a fallback outside the chosen stack and the font table")
             cmap = coverage.get(name)
             if cmap is None:
                 continue  # typst's own embedded math font: no file to read, covered by the .notdef test
