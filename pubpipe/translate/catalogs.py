@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import PoFileError, normalize, read_po, unescape, write_po
+from babel.messages.pofile import PoFileError, read_po, unescape
 
 from pubpipe.diagnostics import Diagnostic, error
 from pubpipe.source.files import read_bytes_inside
@@ -23,8 +23,10 @@ from pubpipe.source.languages import Language
 from pubpipe.source.publication import Publication
 from pubpipe.source.segments import Segment
 from pubpipe.source.tokens import protected
+from pubpipe.translate.gnu import EXTRA_HEADERS, GettextMissing, gnu_layout, po_text
 
 PO_LINE = re.compile(r'^(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?"(?:[^"\\]|\\.)*"$')
+PREVIOUS_LINE = re.compile(r'^(?:(?:msgctxt|msgid|msgid_plural)\s+)?"(?:[^"\\]|\\.)*"$')
 KIND_NOTES = {
     "heading": "Heading. Keep the leading '#' marks.",
     "paragraph": "Paragraph.",
@@ -34,7 +36,15 @@ KIND_NOTES = {
     "table": "Table. Keep the '|' column separators.",
     "metadata": "Metadata string.",
 }
-WIDTH = 76
+WIDTH = 79  # GNU gettext's page width; 0 means GNU's --no-wrap
+KNOWN_HEADERS = {"project-id-version", "report-msgid-bugs-to", "pot-creation-date", "po-revision-date",
+                 "last-translator", "language", "language-team", "plural-forms", "mime-version", "content-type",
+                 "content-transfer-encoding", "generated-by"}  # the fields Babel models; others are carried along
+# Where a line break means something, a segment's msgid keeps its lines: a formula, a table, a block quote,
+# a line block, a definition, a setext underline or a table rule, a fence.
+LINE_STRUCTURED = re.compile(r"\n[ \t]*(?:[|>+]|:[ \t]|`{3,}|~{3,}|[-=:|+ \t]*[-=]{3,}[-=:|+ \t]*$)", re.M)
+PROTECTED_SPAN = re.compile(r"(`+)[\s\S]*?(?<!`)\1(?!`)|\$\$[\s\S]*?\$\$")
+WHITESPACE_RUN = re.compile(r"[ \t\n]+")
 
 
 def domain(publication: Publication) -> str:
@@ -63,19 +73,57 @@ def translator_notes(segment: Segment) -> list[str]:
     return notes
 
 
+def segment_msgid(text: str) -> str:
+    """A segment's identity in the catalogs: its text with line wrapping and insignificant whitespace removed.
+
+    Runs of spaces, tabs and newlines become one space (as mdbook-i18n-helpers
+    does), so re-wrapping a paragraph or a double space after a full stop
+    changes no msgid. Kept as written: hard line breaks (a backslash or two
+    spaces before the newline, canonically two spaces), code spans (a newline
+    in one is a space, as pandoc reads it), display math `$$...$$`, and whole
+    segments whose lines carry structure (formulas, tables, quotes, line
+    blocks, definitions). Extraction and lookup both use it, and it is
+    idempotent. Only ASCII whitespace counts: a no-break space is a character.
+    """
+    if text.startswith(("$$", "|", "+-")) or LINE_STRUCTURED.search(text):
+        return text
+    out, end = [], 0
+    for span in PROTECTED_SPAN.finditer(text):
+        out.append(_collapse(text[end:span.start()], text, end))
+        chunk = span.group(0)
+        out.append(re.sub(r"\n[ \t]*", " ", chunk) if chunk.startswith("`") else chunk)
+        end = span.end()
+    out.append(_collapse(text[end:], text, end))
+    return "".join(out).strip(" \t\n")
+
+
+def _collapse(chunk: str, text: str, offset: int) -> str:
+    def one(run: re.Match) -> str:
+        if "\n" not in run.group(0):
+            return " "
+        before = run.group(0)[: run.group(0).index("\n")]
+        backslashes = len(text[: offset + run.start()]) - len(text[: offset + run.start()].rstrip("\\"))
+        if backslashes % 2 and not before:
+            return "\n"  # backslash hard break
+        return "  \n" if before.count(" ") >= 2 and run.end() < len(chunk) else " "
+
+    return WHITESPACE_RUN.sub(one, chunk)
+
+
 def build_template(publication: Publication, root: Path) -> Catalog:
-    """The .pot: one message per distinct segment, in reading order."""
+    """The .pot: one message per distinct segment (by `segment_msgid`), in reading order."""
     catalog = Catalog(project=domain(publication), version=str(publication.year),
                       creation_date=_catalog_date(publication), revision_date=_catalog_date(publication),
                       fuzzy=False, charset="utf-8",
                       msgid_bugs_address=publication.contact)
     for segment in publication.segments:
         location = (_relative(segment.path, root), segment.line)
-        existing = catalog.get(segment.text)
+        msgid = segment_msgid(segment.text)
+        existing = catalog.get(msgid)
         if existing is not None:
             existing.locations.append(location)
             continue
-        catalog.add(segment.text, "", locations=[location], auto_comments=translator_notes(segment))
+        catalog.add(msgid, "", locations=[location], auto_comments=translator_notes(segment))
     return catalog
 
 
@@ -93,34 +141,52 @@ def _relative(path: str, root: Path) -> str:
 
 
 def serialize(catalog: Catalog, width: int = WIDTH) -> str:
-    """The catalog as .po text, with previous msgids (`#| msgid`) written as GNU gettext does.
+    """The catalog as .po text, exactly as GNU gettext writes it (`width` 0: as with `--no-wrap`).
 
-    Babel reads no `#|` lines and wraps them like prose when writing, which
-    msgfmt rejects; so they are written here, and read back by `read_previous`.
+    Every field is kept, obsolete entries' flags and previous msgids too
+    (pubpipe.translate.gnu). Without GNU gettext installed the text is valid
+    but unwrapped; `update` refuses to write catalogs then (see update.py).
     """
-    buffer = io.BytesIO()
-    write_po(buffer, catalog, width=width, sort_output=False, include_previous=False, ignore_obsolete=False)
-    lines = buffer.getvalue().decode("utf-8").split("\n")
-    messages = iter(list(catalog))
-    out, skip_msgid = [], False
-    for line in lines:
-        if line.startswith(("msgctxt ", "msgid ")) and not skip_msgid:
-            message = next(messages)
-            previous = message.previous_id[0] if message.previous_id else None
-            if previous and message.fuzzy:
-                out += ["#| " + row for row in ("msgid " + normalize(previous, width=width)).split("\n")]
-            skip_msgid = line.startswith("msgctxt ")
-        elif line.startswith("msgid "):
-            skip_msgid = False
-        out.append(line)
-    return "\n".join(out)
+    text = po_text(catalog)
+    try:
+        return gnu_layout(text, wrap=bool(width))
+    except GettextMissing:
+        return text + "\n" if not text.endswith("\n") else text
 
 
 def parse_po(text: str, locale: str | None = None, abort_invalid: bool = False) -> Catalog:
     """A catalog as GNU gettext means it: Babel's reader, plus the previous msgids it drops."""
-    catalog = read_po(io.StringIO(text), locale=locale, abort_invalid=abort_invalid)
+    catalog = read_po(io.StringIO(_without_obsolete_previous(text)), locale=locale, abort_invalid=abort_invalid)
     read_previous(catalog, text)
+    extra = _extra_headers(text)
+    if extra:
+        setattr(catalog, EXTRA_HEADERS, extra)
     return catalog
+
+
+def _without_obsolete_previous(text: str) -> str:
+    """`#~|` lines (GNU's previous msgid of an obsolete entry), which Babel refuses, as `#|` lines.
+
+    Babel takes those for translator comments, which `read_previous` turns
+    back into the previous msgid; every line keeps its number.
+    """
+    if "#~|" not in text:
+        return text
+    return re.sub(r"(?m)^#~\|", "#|", text)
+
+
+def _extra_headers(text: str) -> list[tuple[str, str]]:
+    """Header fields Babel does not model (X-Generator, X-Poedit-..., ...), in their order."""
+    match = re.search(r'(?m)^msgid ""\nmsgstr ((?:"(?:[^"\\]|\\.)*"\n?)+)', text)
+    if not match:
+        return []
+    header = "".join(unescape(part) for part in re.findall(r'"(?:[^"\\]|\\.)*"', match.group(1)))
+    fields = []
+    for line in header.split("\n"):
+        name, sep, value = line.partition(":")
+        if sep and name.strip() and name.strip().lower() not in KNOWN_HEADERS:
+            fields.append((name.strip(), value.strip()))
+    return fields
 
 
 def read_previous(catalog: Catalog, text: str) -> None:
@@ -128,16 +194,22 @@ def read_previous(catalog: Catalog, text: str) -> None:
     previous: dict[int, str] = {}
     pending: list[str] = []
     for number, line in enumerate(text.split("\n"), start=1):
+        if line.startswith("#~| "):
+            line = "#| " + line[4:]
+        elif line.startswith("#~ "):
+            line = line[3:]
         if line.startswith("#| msgid "):
             pending = [line[len("#| msgid "):].strip()]
         elif line.startswith('#| "') and pending:
             pending.append(line[3:].strip())
+        elif line.startswith("#|"):
+            continue  # a previous msgctxt or msgid_plural: not kept
         elif line.startswith("msgid ") and pending:
             previous[number] = "".join(unescape(part) for part in pending)
             pending = []
-        elif not line.startswith("#"):
+        elif not line.startswith(("#", "msgctxt ", '"')):
             pending = []
-    for message in catalog:
+    for message in [*catalog, *catalog.obsolete.values()]:
         message.user_comments = [c for c in message.user_comments if not c.startswith("|")]  # Babel's misreading
         if message.lineno in previous:
             message.previous_id = [previous[message.lineno]]
@@ -156,7 +228,11 @@ class Translations:
     rejected: frozenset[str] = frozenset()
 
     def state(self, msgid: str) -> str:
-        """translated, missing (not in the catalog), untranslated, fuzzy or rejected (by a check)."""
+        """translated, missing (not in the catalog), untranslated, fuzzy or rejected (by a check).
+
+        `msgid` may be a segment's text as written: it is looked up by `segment_msgid`, as it was extracted.
+        """
+        msgid = segment_msgid(msgid)
         message = self.catalog.get(msgid) if self.catalog is not None else None
         if message is None:
             return "missing"
@@ -167,7 +243,7 @@ class Translations:
         return "rejected" if msgid in self.rejected else "translated"
 
     def lookup(self, msgid: str) -> str | None:
-        return self.catalog.get(msgid).string if self.state(msgid) == "translated" else None
+        return self.catalog.get(segment_msgid(msgid)).string if self.state(msgid) == "translated" else None
 
 
 MAX_ENTRIES = 50_000  # a brief has a few hundred segments; a catalog past this is refused before parsing
@@ -243,7 +319,10 @@ def _syntax_problems(path: Path, text: str):
     for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()
         if stripped.startswith("#~") or not stripped or stripped.startswith("#"):
-            if stripped.startswith("#~") and not PO_LINE.match(stripped[2:].strip() or '""'):
+            if stripped.startswith("#~|"):
+                if not PREVIOUS_LINE.match(stripped[3:].strip() or '""'):
+                    yield error(path, number, f"malformed previous msgid {stripped[:50]!r}", "po-syntax")
+            elif stripped.startswith("#~") and not PO_LINE.match(stripped[2:].strip() or '""'):
                 yield error(path, number, f"malformed obsolete line {stripped[:50]!r}", "po-syntax")
             continue
         if not PO_LINE.match(stripped):

@@ -6,9 +6,17 @@ Merge rules, on top of Babel's `Catalog.update`:
 - a new segment starts empty: Babel may pre-fill it from a similar string
   that still exists (e.g. "Download EPUB" from "Download PDF"); that guess is
   dropped, because it is a different message, not an edited one;
-- translator comments are kept; references and extracted comments follow the source.
-The output is written only when it changes, with the catalog's own line
-wrapping, so running update twice changes nothing.
+- translator comments are kept; references and extracted comments follow the source;
+- an obsolete entry whose msgid comes back (a deleted paragraph restored) is
+  revived with its translation, comments and flags, as msgmerge does; a
+  catalog never has the same msgid live and obsolete (msgfmt refuses that);
+- an entry whose msgid was written before msgids ignored line wrapping (an
+  old msgid that `segment_msgid` turns into a current one) keeps its
+  translation and state: re-wrapping is not an edit.
+The output is written only when it changes, laid out by GNU msgcat exactly
+as msgmerge writes it (79 columns, or `--no-wrap` for a catalog kept
+unwrapped), so running update twice changes nothing, and a catalog saved by
+Poedit, Weblate, polib or msgcat comes back byte-identical.
 
 A catalog is rewritten only if it was read completely: one with a syntax
 error, an unreadable one or a link leaving the repository is reported at its
@@ -22,14 +30,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 
 from pubpipe.diagnostics import Diagnostic, error
 from pubpipe.source.files import OutsideRepository, write_atomic
 from pubpipe.source.languages import Language
 from pubpipe.source.publication import Publication
 from pubpipe.source.record import CFF_NAME, cff_text
-from pubpipe.translate.catalogs import WIDTH, build_template, catalog_path, read_catalog, serialize, template_path
+from pubpipe.translate.catalogs import (
+    WIDTH,
+    build_template,
+    catalog_path,
+    read_catalog,
+    segment_msgid,
+    serialize,
+    template_path,
+)
+from pubpipe.translate.gnu import msgcat, wrapped
 from pubpipe.translate.ui import build_ui_template, ui_catalog_path, ui_template_path
 
 
@@ -39,20 +56,84 @@ class Change:
     action: str  # created, updated, unchanged
 
 
-def detect_width(text: str, catalog: Catalog) -> int:
-    """The wrapping the file already uses: Babel's 76 columns, or none (one line per string)."""
-    lines = set(text.split("\n"))
+def detect_width(text: str) -> int:
+    """The layout the file already uses: GNU's 79 columns, or none (`--no-wrap`, one line per string)."""
+    return WIDTH if wrapped(text) else 0
 
-    def score(width: int) -> int:
-        return len(lines & set(serialize(catalog, width).split("\n")))
 
-    return 0 if score(0) > score(WIDTH) else WIDTH
+def _absorb(live: Message, other: Message) -> None:
+    """Fold `other` (an obsolete or superseded entry with the same msgid) into `live`, losing no translation."""
+    if not live.string and other.string:
+        live.string = other.string
+        live.flags |= other.flags
+        live.user_comments = list(dict.fromkeys([*live.user_comments, *other.user_comments]))
+        if other.previous_id and not live.previous_id:
+            live.previous_id = other.previous_id
+    elif other.string and other.string != live.string and isinstance(other.string, str):
+        kept = other.string.replace("\\", "\\\\").replace("\n", "\\n")
+        live.user_comments = list(dict.fromkeys([*live.user_comments, f"Earlier translation: {kept}"]))
+
+
+def _key(message: Message):
+    return (message.id, message.context) if message.context is not None else message.id
+
+
+def revive(catalog: Catalog, template: Catalog) -> None:
+    """Before merging: bring back what the template has again, under the msgid the template uses.
+
+    - a live entry with an old-style msgid (before `segment_msgid`) takes the
+      template's msgid, keeping translation, comments, flags and previous msgid;
+    - an obsolete entry whose msgid is in the template again becomes live;
+    - an obsolete entry that duplicates a live one is folded into it.
+    """
+    wanted = {(m.id, m.context) for m in template if m.id and isinstance(m.id, str)}
+
+    def current(message: Message) -> str | None:
+        if not isinstance(message.id, str) or not message.id:
+            return None
+        if (message.id, message.context) in wanted:
+            return message.id
+        normalized = segment_msgid(message.id)
+        return normalized if (normalized, message.context) in wanted else None
+
+    for message in list(catalog):
+        target = current(message)
+        if target is None or target == message.id:
+            continue
+        catalog.delete(message.id, message.context)
+        existing = catalog.get(target, message.context)
+        message.id = target
+        if existing is None:
+            catalog[target] = message
+        else:
+            _absorb(existing, message)
+    for key, message in list(catalog.obsolete.items()):
+        target = current(message)
+        if target is None:
+            continue
+        del catalog.obsolete[key]
+        existing = catalog.get(target, message.context)
+        message.id = target
+        if existing is None:
+            catalog[target] = message
+        else:
+            _absorb(existing, message)
+
+
+def drop_duplicates(catalog: Catalog) -> None:
+    """No msgid both live and obsolete: msgfmt rejects such a catalog ("duplicate message definition")."""
+    for key, message in list(catalog.obsolete.items()):
+        live = catalog.get(message.id, message.context) if isinstance(message.id, str) else None
+        if live is not None:
+            _absorb(live, message)
+            del catalog.obsolete[key]
 
 
 def merge(existing_text: str, catalog: Catalog, template: Catalog) -> str:
     """`catalog` (read strictly from `existing_text`) merged with the template, as .po text."""
+    width = detect_width(existing_text)
+    revive(catalog, template)
     earlier = {m.id: m.previous_id for m in catalog if m.id and m.fuzzy and m.previous_id}
-    width = detect_width(existing_text, catalog)
     catalog.update(template, no_fuzzy_matching=False, update_header_comment=False, update_creation_date=True)
     for message in catalog:
         if message.id in earlier and message.fuzzy and not message.previous_id:
@@ -61,11 +142,12 @@ def merge(existing_text: str, catalog: Catalog, template: Catalog) -> str:
         if not message.id or not message.fuzzy or not message.previous_id:
             continue
         previous = message.previous_id[0] if isinstance(message.previous_id, (list, tuple)) else message.previous_id
-        if previous in template and previous != message.id:
+        if previous in template and previous != message.id and message.id not in earlier:
             # the similar string still exists: this is a new message, not an edit of that one
             message.string = ""
             message.flags.discard("fuzzy")
             message.previous_id = []
+    drop_duplicates(catalog)
     return serialize(catalog, width)
 
 
@@ -121,6 +203,10 @@ def update(root: Path, locales: Path, templates: Path, publications: list[Public
            languages: list[Language]) -> tuple[list[Change], list[Diagnostic]]:
     """Write the .pot files and CITATION.cff, and merge the templates into the catalogs of `languages`."""
     updater = Updater(root)
+    if msgcat() is None:
+        return [], [error(locales, 1, "GNU gettext is not installed (no msgcat), so catalogs cannot be written in "
+                                      "the GNU format every tool reads; nothing was updated. Install it: "
+                                      "apt-get install gettext", "update")]
     year = max((p.year for p in publications), default=2026)
     ui_template = build_ui_template(templates, root, year)
     updater.write(ui_template_path(locales), serialize(ui_template))
