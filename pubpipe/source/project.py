@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+DEFAULT_STYLE = "iyrp-author-date"  # templates/csl/<name>.csl, when publication.yaml names no citation_style
+
+
 @dataclass(frozen=True)
 class Project:
     root: Path
@@ -14,4 +17,9 @@ class Project:
     templates = property(lambda self: self.root / "templates")
     locales = property(lambda self: self.root / "locales")
     dist = property(lambda self: self.root / "dist")
-    csl = property(lambda self: self.root / "templates" / "iyrp-author-date.csl")
+    csl_dir = property(lambda self: self.root / "templates" / "csl")
+    csl = property(lambda self: self.csl_dir / f"{DEFAULT_STYLE}.csl")
+
+    def style(self, name: str | None) -> Path:
+        """The CSL file of a citation style named in publication.yaml (`citation_style`)."""
+        return self.csl_dir / f"{name or DEFAULT_STYLE}.csl"

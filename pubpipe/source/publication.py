@@ -66,6 +66,16 @@ class Publication:
         return str(self.root / "references.yaml")
 
     @property
+    def citation_style(self) -> str:
+        """The CSL style (templates/csl/<name>.csl) of citations, references and the suggested citation."""
+        return self.meta.get("citation_style", "iyrp-author-date")
+
+    @property
+    def genre_kind(self) -> str:
+        """brief, note, report, paper...: picks the interface sentences ("Cite this note")."""
+        return self.meta.get("genre_kind", "brief")
+
+    @property
     def source_language(self) -> str:
         return self.meta["source_language"]
 
