@@ -191,7 +191,8 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
 
 def edition_ast(project: Project, edition: Edition, ui) -> dict:
     """The one pandoc parse of an edition (notices, body, back matter), with citeproc."""
-    return pandoc_ast.parse(edition, project.csl, notice_markdown(project.templates, edition, ui))
+    return pandoc_ast.parse(edition, project.style(edition.publication.citation_style),
+                            notice_markdown(project.templates, edition, ui))
 
 
 def expectations_for(edition: Edition, ast: dict) -> citations.Expected:
