@@ -76,7 +76,7 @@ def render_html(templates: Path, edition: Edition, ast: dict, ui, folder: Path, 
     pdf = next((d["href"] for d in downloads if d["format"] == "pdf"), None)
     return render_page(
         env, "page.html.j2", lang=edition.tag, dir=edition.language.direction, title=plain["title"],
-        subtitle=plain["subtitle"], byline=plain["byline"], genre=plain["genre"],
+        subtitle=plain["subtitle"], byline=plain["byline"], genre=plain["genre"], genre_kind=pub.genre_kind,
         series=context["series"], original_group=context["original_group"],
         published=context["published"],
         source_lang=pub.source_language, editions=others, downloads=downloads, cite_files=cite_files,
