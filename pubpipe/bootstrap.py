@@ -9,14 +9,20 @@ then re-executes the command inside the virtual environment.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-BUILD_PACKAGES = ["fonts-noto-core", "fonts-noto-cjk", "poppler-utils"]
+BUILD_PACKAGES = ["poppler-utils"]  # fonts: font_packages(), from the languages the publications declare
 TEST_PACKAGES = ["gettext", "default-jre-headless"]
+TEST_FIXTURES = Path("tests") / "fixtures"  # publications of the tests (scripts-sampler): their fonts too, for `test`
+FONT_TABLE = Path(__file__).resolve().parent / "render" / "scripts.json"  # the table pubpipe.render.fonts reads
+CODE_FACE = "Noto Sans Mono"
+LANGUAGE_KEY = r"[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)[\"']?[ \t]*(?::|$)"  # `fr:`, `- "zh-Hans"`
 PREVIEW_PACKAGES = ["chromium"]
 MARKER = "PUBPIPE_IN_VENV"
 
@@ -55,6 +61,43 @@ def ensure_system_packages(packages: list[str]) -> None:
             print(f"error: could not install {' '.join(missing)} with apt-get", file=sys.stderr)
 
 
+def declared_languages(content: Path) -> list[str]:
+    """The `languages:` keys of every content/*/publication.yaml, by a small scan (no YAML parser yet):
+    the indented `tag:` keys under a top-level `languages:` mapping, or the items of a `languages:` list."""
+    tags: list[str] = []
+    for path in sorted(content.glob("*/publication.yaml")):
+        block = re.search(r"^languages:[ \t]*(?:#.*)?\n((?:[ \t]+.*\n|[ \t]*\n)*)", path.read_text(encoding="utf-8")
+                          + "\n", re.M)
+        if not block:
+            continue
+        indent = min((len(line) - len(line.lstrip()) for line in block.group(1).splitlines() if line.strip()),
+                     default=0)
+        for line in block.group(1).splitlines():
+            found = re.match(rf"^[ \t]{{{indent}}}(?:-[ \t]+)?{LANGUAGE_KEY}", line)
+            if found and found.group(1) not in tags:
+                tags.append(found.group(1))
+    return tags
+
+
+def font_packages(languages: list[str]) -> list[str]:
+    """The Debian font packages the languages need, from the font table: each language's script
+    (its script subtag, else the table's `languages`, else Latin), plus Latin and the code face."""
+    table = json.loads(FONT_TABLE.read_text(encoding="utf-8"))
+    package_of = {family: package for package, families in table["packages"].items() if package != "default"
+                  for family in families}
+    keys = ["Latn"]
+    for tag in languages:
+        parts = tag.split("-")
+        script = next((p for p in parts[1:] if len(p) == 4 and p[:1].isupper()), None)
+        key = table["languages"].get(tag) or table["languages"].get(f"{parts[0]}-{script}" if script else "") \
+            or (script if script in table["scripts"] else None) or table["languages"].get(parts[0], "Latn")
+        keys.append(key)
+    families = [table["scripts"][key][slot] for key in keys for slot in ("serif", "sans")
+                if table["scripts"][key].get(slot)] + [CODE_FACE]
+    packages = [package_of.get(family, table["packages"]["default"]) for family in families]
+    return sorted(p for p in set(packages) if p.startswith("fonts-"))
+
+
 def ensure_venv(root: Path, extras: str) -> Path:
     venv = root / ".venv"
     python = venv / "bin" / "python"
@@ -78,7 +121,8 @@ def ensure(root: Path, for_tests: bool, previews: bool = False) -> None:
     """Make sure everything is installed, then continue inside .venv (re-exec once)."""
     if os.environ.get(MARKER) == "1":
         return
-    ensure_system_packages(BUILD_PACKAGES + (TEST_PACKAGES if for_tests else [])
+    languages = declared_languages(root / "content") + (declared_languages(root / TEST_FIXTURES) if for_tests else [])
+    ensure_system_packages(font_packages(languages) + BUILD_PACKAGES + (TEST_PACKAGES if for_tests else [])
                            + (PREVIEW_PACKAGES if previews else []))
     python = ensure_venv(root, "test" if for_tests else "")
     os.environ[MARKER] = "1"

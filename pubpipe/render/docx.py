@@ -17,7 +17,9 @@ from pathlib import Path
 import pypandoc
 from lxml import etree
 
+from pubpipe.render.fonts import SCRIPTS, faces_for
 from pubpipe.render.pandoc_ast import write
+from pubpipe.source.languages import parse_language
 from pubpipe.translate.edition import Edition
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -43,10 +45,37 @@ def _set_fonts(rpr: etree._Element, latin: str, east_asia: str, complex_script: 
     fonts.set(_w("cs"), complex_script)
 
 
+def slots(lang: str) -> dict[str, tuple[str, str, str]]:
+    """(ascii, eastAsia, cs) faces for body, heading and code text of an edition, from the font table.
+
+    Word picks the slot by character: Latin (and Cyrillic, Greek, Ethiopic, Armenian, Georgian...) from
+    ascii/hAnsi, CJK from eastAsia, complex scripts (Arabic, Hebrew, Indic, Thai...) from cs. The edition's
+    own script takes its slot; the other slots keep the Latin, Simplified Chinese and Arabic faces."""
+    try:
+        own = faces_for(parse_language(lang))
+    except ValueError:
+        own = SCRIPTS["Latn"]
+    chosen = {"ascii": SCRIPTS["Latn"], "eastAsia": SCRIPTS["Hans"], "cs": SCRIPTS["Arab"]}
+    chosen[own.docx_slot] = own
+    latin, east, complex_ = chosen["ascii"], chosen["eastAsia"], chosen["cs"]
+    return {
+        "body": (latin.serif, east.serif, complex_.serif),
+        "heading": (latin.sans, east.sans, complex_.sans),
+        "code": (SCRIPTS["Latn"].mono if latin.mono is None else latin.mono, east.mono or east.sans,
+                 complex_.mono or complex_.sans),
+    }
+
+
+SOURCE_CODE = f"""<w:style xmlns:w="{W}" w:type="paragraph" w:customStyle="1" w:styleId="SourceCode">
+  <w:name w:val="Source Code"/><w:basedOn w:val="Normal"/><w:link w:val="VerbatimChar"/>
+  <w:pPr><w:wordWrap w:val="off"/></w:pPr><w:rPr><w:sz w:val="20"/></w:rPr></w:style>"""
+
+
 def _styles(xml: bytes, lang: str) -> bytes:
     root = etree.fromstring(xml)
+    faces = slots(lang)
     defaults = root.find(f"{_w('docDefaults')}/{_w('rPrDefault')}/{_w('rPr')}")
-    _set_fonts(defaults, "Noto Serif", "Noto Serif CJK SC", "Noto Naskh Arabic")
+    _set_fonts(defaults, *faces["body"])
     for tag, value in (("sz", "21"), ("szCs", "22")):
         defaults.find(_w(tag)).set(_w("val"), value)
     language = defaults.find(_w("lang"))
@@ -58,11 +87,19 @@ def _styles(xml: bytes, lang: str) -> bytes:
             rpr = style.find(_w("rPr"))
             if rpr is None:
                 rpr = etree.SubElement(style, _w("rPr"))
-            _set_fonts(rpr, "Noto Sans", "Noto Sans CJK SC", "Noto Sans Arabic")
+            _set_fonts(rpr, *faces["heading"])
             for color in rpr.findall(_w("color")):
                 rpr.remove(color)
             color = etree.SubElement(rpr, _w("color"))
             color.set(_w("val"), ACCENT)
+    if root.find(f"{_w('style')}[@{_w('styleId')}='SourceCode']") is None:
+        root.append(etree.fromstring(SOURCE_CODE))
+    for style in root.findall(_w("style")):
+        if style.get(_w("styleId")) in ("VerbatimChar", "SourceCode"):  # inline code and code blocks
+            rpr = style.find(_w("rPr"))
+            if rpr is None:
+                rpr = etree.SubElement(style, _w("rPr"))
+            _set_fonts(rpr, *faces["code"])
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 

@@ -17,13 +17,19 @@ from pathlib import Path, PurePosixPath
 from fontTools import subset
 from fontTools.ttLib import TTFont
 
-from pubpipe.render.fonts import face_path
+from pubpipe.render.fonts import SCRIPTS, css_rules, face_path, faces_for
 from pubpipe.render.html import math_direction
 from pubpipe.render.pandoc_ast import write
 from pubpipe.translate.edition import Edition
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-EMBEDDED_FACES = {"Arab": "Noto Naskh Arabic"}  # scripts whose readers may lack a font
+
+
+def embedded_face(edition: Edition) -> str | None:
+    """The edition's own face, subset into the EPUB, for scripts many readers lack a font for: every
+    script of the font table except Latin, Cyrillic, Greek and CJK (whose faces are too large to embed)."""
+    own = faces_for(edition.language)
+    return None if own.cjk or own.families == SCRIPTS["Latn"].families else own.serif
 
 
 def render_epub(edition: Edition, ast: dict, output: Path, css: Path) -> None:
@@ -34,10 +40,10 @@ def render_epub(edition: Edition, ast: dict, output: Path, css: Path) -> None:
         opf_name = next(n for n in names if n.endswith(".opf"))
         opf = epub.read(opf_name).decode("utf-8")
         documents = {n: epub.read(n).decode("utf-8") for n in names if n.endswith(".xhtml")}
-    stylesheet = css.read_text(encoding="utf-8")
+    stylesheet = css.read_text(encoding="utf-8") + css_rules((edition.tag,))
     replacements: dict[str, bytes] = {}
     additions: dict[str, bytes] = {}
-    family = EMBEDDED_FACES.get(edition.language.script)
+    family = embedded_face(edition)
     if family:
         text = "".join(re.sub(r"<[^>]+>", "", doc) for doc in documents.values())
         font_name = f"fonts/{family.replace(' ', '')}-subset.ttf"
@@ -45,7 +51,7 @@ def render_epub(edition: Edition, ast: dict, output: Path, css: Path) -> None:
         opf = opf.replace("</manifest>", f'  <item id="embedded-font" href="{font_name}" media-type="font/ttf" />\n'
                                          "  </manifest>")
         stylesheet = (f'@font-face {{ font-family: "{family}"; src: url("../{font_name}"); }}\n' + stylesheet
-                      + f'body {{ font-family: "{family}", serif; }}\n')  # last, so it wins
+                      + f'body {{ font-family: "{family}", var(--serif-faces); }}\n')  # last, so it wins
     if edition.language.direction == "rtl":
         for name, doc in documents.items():
             doc = math_direction(doc, edition.language.direction)

@@ -233,3 +233,47 @@ def check_families(language: Language | str) -> tuple[str, ...]:
     table (a character outside the edition's script takes its own script's face)."""
     stack = stack_for(language)
     return tuple(dict.fromkeys(stack.body + tuple(row.serif for row in SCRIPTS.values())))
+
+
+UI_SELECTORS = ":is(h1, h2, h3, .site-header, .site-footer, .downloads a, .cite-tools)"
+CODE_SELECTORS = ":is(code, pre, kbd, samp)"
+
+
+def _css_list(families: tuple[str, ...], fallback: str) -> str:
+    return ", ".join([f'"{family}"' for family in dict.fromkeys(families)] + [fallback])
+
+
+def css_rules(tags: tuple[str, ...] = ()) -> str:
+    """The faces of the table for the HTML and EPUB stylesheets.
+
+    Every face of the table is a fallback, in table order, in three lists (serif body, sans headings and
+    interface, mono code); each language the table names (and each of `tags`, the editions' own) puts its
+    script's faces first, then the Latin face, with `:lang()` rules grouped by table row."""
+    languages = dict(TABLE["languages"])
+    for tag in tags:
+        try:
+            languages.setdefault(tag, faces_for(parse_language(tag)).key)
+        except ValueError:
+            continue
+    rows = SCRIPTS.values()
+    lines = [
+        "/* Generated from pubpipe/render/scripts.json (pubpipe.render.fonts.css_rules): faces per language */",
+        ":root {",
+        f"  --serif-faces: {_css_list(tuple(row.serif for row in rows), 'serif')};",
+        f"  --sans-faces: {_css_list(tuple(row.sans for row in rows), 'sans-serif')};",
+        f"  --mono-faces: {_css_list(tuple(row.mono or row.sans for row in rows), 'monospace')};",
+        "  font-family: var(--serif-faces);",
+        "}",
+        f"{UI_SELECTORS} {{ font-family: var(--sans-faces); }}",
+        f"{CODE_SELECTORS} {{ font-family: var(--mono-faces); }}",
+    ]
+    for key, row in SCRIPTS.items():
+        tags_of_row = [tag for tag, row_key in languages.items() if row_key == key]
+        if row.families == LATIN.families or not tags_of_row:
+            continue  # Latin, Cyrillic and Greek: the lists above already start with their faces
+        own = ":is(" + ", ".join(f":lang({tag})" for tag in tags_of_row) + ")"
+        lines += [f"{own} {{ font-family: {_css_list((row.serif, LATIN.serif), 'var(--serif-faces)')}; }}",
+                  f"{own} {UI_SELECTORS} {{ font-family: {_css_list((row.sans, LATIN.sans), 'var(--sans-faces)')}; }}",
+                  f"{own} {CODE_SELECTORS} {{ font-family: "
+                  f"{_css_list((LATIN.mono, row.mono or row.sans), 'var(--mono-faces)')}; }}"]
+    return "\n".join(lines) + "\n"

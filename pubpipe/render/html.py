@@ -12,6 +12,7 @@ import jinja2
 from babel.support import NullTranslations
 from markupsafe import Markup, escape
 
+from pubpipe.render.fonts import css_rules
 from pubpipe.render.pandoc_ast import stringify, write
 from pubpipe.translate.edition import escape_markdown
 
@@ -72,9 +73,10 @@ def math_direction(markup: str, direction: str) -> str:
     return markup.replace("<math ", f'<math dir="{direction}" ') if direction == "rtl" else markup
 
 
-def stylesheet(templates: Path) -> Markup:
-    """Our own CSS file, inlined so a page works offline; trusted, so not HTML-escaped."""
-    return Markup((templates / "style.css").read_text(encoding="utf-8"))
+def stylesheet(templates: Path, tags: tuple[str, ...] = ()) -> Markup:
+    """Our own CSS file and the faces per language from the font table, inlined so a page works offline;
+    trusted, so not HTML-escaped."""
+    return Markup((templates / "style.css").read_text(encoding="utf-8") + css_rules(tags))
 
 
 def render_page(env: jinja2.Environment, template: str, **context) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 import pypandoc
 import yaml
 
+from pubpipe.source.languages import parse_language
 from pubpipe.translate.edition import Edition
 
 # No raw markup, and no YAML metadata blocks: a translated segment cannot carry document metadata
@@ -27,7 +28,6 @@ from pubpipe.translate.edition import Edition
 READER = "markdown-raw_html-raw_tex-raw_attribute-markdown_in_html_blocks-yaml_metadata_block"
 SAFE_SCHEMES = ("http://", "https://", "mailto:", "#")
 SAFE_ATTRIBUTES = {"lang", "dir"}
-RTL_LANGUAGES = {"ar", "he", "fa", "ur"}
 SELF_ID = "suggested-citation-self"
 WORKING_META = ("csl", "nocite", "references", "link-citations")
 
@@ -108,6 +108,14 @@ def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
     return ast
 
 
+def text_direction(tag: str) -> str:
+    """'rtl' or 'ltr' from CLDR (he, fa, ur, ps, yi, dv, ckb... are right-to-left); ltr for a tag CLDR lacks."""
+    try:
+        return parse_language(tag).direction
+    except ValueError:
+        return "ltr"
+
+
 def mark_reference_language(ast: dict, edition: Edition) -> None:
     """Reference-list entries keep the language of the work (English here), and its direction."""
     items = {item["id"]: item for item in edition.publication.references}
@@ -121,7 +129,7 @@ def mark_reference_language(ast: dict, edition: Edition) -> None:
         item = items.get(entry["c"][0][0][4:], {})
         language = item.get("language", edition.publication.source_language)
         if language != edition.tag:
-            direction = "rtl" if language.split("-")[0] in RTL_LANGUAGES else "ltr"
+            direction = text_direction(language)
             entry["c"][0][2] = [kv for kv in entry["c"][0][2] if kv[0] not in ("lang", "dir")] + \
                 [["lang", language], ["dir", direction]]
 
