@@ -236,7 +236,7 @@ def cmd_check(project: Project, args: argparse.Namespace) -> int:
             return 1
     started = time.perf_counter()
     mode = "required" if args.artifacts or args.build else "skip" if args.sources else "existing"
-    problems = run_checks(project, langs, artifacts=mode)
+    problems = run_checks(project, langs, artifacts=mode, slugs=slugs)
     print_diagnostics(problems)
     errors = sum(d.severity == "error" for d in problems)
     print(f"check: {'failed' if errors else 'passed'} in {time.perf_counter() - started:.1f} s", file=sys.stderr)

@@ -264,12 +264,18 @@ def _swap_into_place(staging: Path, dist: Path) -> None:
     publish.commit(staging, dist)
 
 
-def run_checks(project: Project, langs: list[str] | None = None, artifacts: str = "existing") -> list[Diagnostic]:
-    """Every check; artifacts are read back when they exist ("existing"), always ("required") or never ("skip")."""
-    loaded = load(project, langs)
+def run_checks(project: Project, langs: list[str] | None = None, artifacts: str = "existing",
+               slugs: list[str] | None = None) -> list[Diagnostic]:
+    """Every check; artifacts are read back when they exist ("existing"), always ("required") or never ("skip").
+
+    With `slugs`, only those publications are checked (their sources, catalogs and artifacts); the locale
+    folders and the shared ui template are judged against every publication of the project.
+    """
+    loaded = load(project, langs, slugs)
+    everyone = load(project, None, None, catalogs=False).publications if slugs else loaded.publications
     problems = list(loaded.problems)
-    problems += gate.check_locale_folders(project, loaded.publications)
-    problems += gate.check_generated_files(project, loaded)
+    problems += gate.check_locale_folders(project, everyone)
+    problems += gate.check_generated_files(project, loaded, everyone)
     problems += gate.check_source_names(project, loaded.publications)
     problems += citations.check_sources(project.root, loaded.publications)
     if artifacts != "skip" and project.dist.exists() and not project.dist.is_dir():

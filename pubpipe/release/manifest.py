@@ -49,9 +49,16 @@ def read_manifest(dist: Path) -> dict:
 
 def merge_manifest(previous: dict, publications: list[Publication], results: dict[str, list[EditionResult]],
                    dist: Path) -> dict:
-    """New results replace old ones; editions not rebuilt this time keep their entries if their files exist."""
+    """New results replace old ones; editions not rebuilt this time keep their entries if their files exist.
+
+    Publications not loaded this time (a build of `--publication X`) keep their previous entries, in the
+    previous order, with the editions whose files are still there.
+    """
     old = {p["slug"]: {e["lang"]: e for e in p.get("editions", [])} for p in previous.get("publications", [])}
-    out = []
+    loaded = {publication.slug for publication in publications}
+    out = [{**p, "editions": [e for e in p.get("editions", []) if all((dist / a["path"]).exists()
+                                                                      for a in e.get("artifacts", []))]}
+           for p in previous.get("publications", []) if p.get("slug") not in loaded]
     for publication in publications:
         editions = old.get(publication.slug, {})
         for result in results.get(publication.slug, []):
@@ -62,4 +69,4 @@ def merge_manifest(previous: dict, publications: list[Publication], results: dic
         out.append({"slug": publication.slug, "title": publication.strings["title"].text,
                     "subtitle": publication.strings["subtitle"].text, "year": publication.year,
                     "source_language": publication.source_language, "editions": kept})
-    return {"publications": out}
+    return {"publications": sorted(out, key=lambda p: p["slug"])}

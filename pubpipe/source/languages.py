@@ -28,8 +28,12 @@ class Language:
 
     @property
     def catalog_dir(self) -> str:
-        """Directory under locales/ (Babel and gettext spell zh-Hans as zh_Hans)."""
-        return self.tag.replace("-", "_")
+        """Directory under locales/: Babel's own spelling of the locale (zh-Hans -> zh_Hans, pt-BR -> pt_BR).
+
+        It is also what a catalog written by Babel declares in its Language header, so the two always agree:
+        a tag that Babel expands (zh-CN -> zh_Hans_CN, zh-TW -> zh_Hant_TW) gets the expanded folder.
+        """
+        return self.tag.replace("-", "_") if self.is_pseudo else str(self.locale)
 
     @property
     def pdf_lang(self) -> str:
@@ -59,6 +63,11 @@ def parse_language(tag: str) -> Language:
     """Return the Language for a BCP 47 tag; raise ValueError with a readable reason."""
     if not isinstance(tag, str) or not TAG.match(tag):
         raise ValueError(f"'{tag}' is not a BCP 47 language tag of the form 'fr', 'zh-Hans' or 'pt-BR'")
+    deprecated = get_global("language_aliases").get(tag.split("-")[0])
+    if deprecated and tag not in PSEUDO:  # iw, in, ji, jw, mo, sh, tl: CLDR names their replacement
+        modern = "-".join([deprecated.replace("_", "-")] + tag.split("-")[1:])
+        raise ValueError(f"'{tag}' uses the deprecated language code '{tag.split('-')[0]}'; write '{modern}' "
+                         "instead (BCP 47 and CLDR replaced it)")
     try:
         locale = Locale.parse(PSEUDO.get(tag, tag), sep="-")
     except (UnknownLocaleError, ValueError):

@@ -63,7 +63,7 @@ def cff_text(publication: Publication) -> str:
     languages = list(dict.fromkeys(spec.language.locale.language for spec in publication.editions))  # ISO 639
     data = {
         "cff-version": "1.2.0",
-        "message": "If you cite this policy brief, please cite it as below (generated from publication.yaml; "
+        "message": "Please cite this publication as below (generated from publication.yaml; "
                    "do not edit by hand, run 'python build.py update').",
         "type": "dataset",
         "title": base["original_title"],

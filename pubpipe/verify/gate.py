@@ -46,10 +46,14 @@ def check_locale_folders(project: Project, publications: list[Publication]) -> l
     return problems
 
 
-def check_generated_files(project: Project, loaded) -> list[Diagnostic]:
-    """Templates (.pot) match the sources, and catalogs know every current segment."""
+def check_generated_files(project: Project, loaded, everyone: list[Publication] | None = None) -> list[Diagnostic]:
+    """Templates (.pot) match the sources, and catalogs know every current segment.
+
+    `everyone`: all the project's publications, when `loaded` holds only some (check --publication); the ui
+    template, shared by all, is made from them.
+    """
     problems = []
-    year = max((p.year for p in loaded.publications), default=2026)
+    year = max((p.year for p in (loaded.publications if everyone is None else everyone)), default=2026)
     expected = [(ui_template_path(project.locales), serialize(build_ui_template(project.templates, project.root,
                                                                                  year)))]
     for publication in loaded.publications:
@@ -79,7 +83,7 @@ def check_source_names(project: Project, publications: list[Publication]) -> lis
         for segment in publication.segments:
             for message in rules.hand_typed(segment.text):
                 problems.append(error(segment.path, segment.line, message, "hand-typed-name"))
-        for template in sorted(project.templates.glob("*")):
+        for template in sorted(project.templates.glob("*")) + sorted(project.templates.glob("csl/*.csl")):
             if template.suffix not in (".j2", ".css", ".csl", ".typ") or not template.is_file():
                 continue
             for number, line in enumerate(template.read_text(encoding="utf-8").split("\n"), start=1):
