@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-
 DEFAULT_STYLE = "iyrp-author-date"  # templates/csl/<name>.csl, when publication.yaml names no citation_style
 
 
