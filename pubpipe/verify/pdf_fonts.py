@@ -88,7 +88,9 @@ def pdf_font_problems(path: Path, stack: FontStack, table: tuple[str, ...] | Non
             name = postscript_name(font)
             family = name.split("-")[0].lower()
             if family not in allowed:
-                problems.append(f"font '{name}' is a fallback outside the chosen stack and the font table")
+                drawn = "".join(sorted(ch for ch in _unicode_chars(font) if not ch.isspace()))
+                problems.append(f"font '{name}' is a fallback outside the chosen stack and the font table, "
+                                f"drawing {drawn[:40]!r}: no face of pubpipe/render/scripts.json covers them")
             cmap = coverage.get(name)
             if cmap is None:
                 continue  # typst's own embedded math font: no file to read, covered by the .notdef test
