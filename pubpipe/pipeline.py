@@ -29,6 +29,7 @@ from pubpipe.render.fonts import check_families, font_problems, missing_families
 from pubpipe.render.page import notice_markdown, page_context, render_html
 from pubpipe.render.pdf import compile_pdf, typst_source
 from pubpipe.render.record import edition_record, write_citation_files
+from pubpipe.source.figures import check_figures
 from pubpipe.source.languages import PSEUDO, parse_language
 from pubpipe.source.project import Project
 from pubpipe.source.publication import EditionSpec, Publication, discover, load_publication
@@ -62,6 +63,7 @@ def load(project: Project, langs: list[str] | None = None, slugs: list[str] | No
         publication, found = load_publication(root)  # absolute: diagnostics show it relative to the cwd
         problems += found
         if publication:
+            problems += check_figures(publication)
             publications.append(publication)
     editions = []
     for publication in publications:
@@ -243,7 +245,8 @@ def render_format(fmt: str, project: Project, edition: Edition, ui, ast: dict, c
                   expected: citations.Expected, target: Path, scratch: Path, epoch: int) -> list[Path]:
     """Write one format of an edition; return the files written (the HTML brings the citation files)."""
     if fmt == "pdf":
-        compile_pdf(typst_source(edition, ast, project.templates, context["typst"], ui), target, epoch)
+        compile_pdf(typst_source(edition, ast, project.templates, context["typst"], ui), target, epoch,
+                    edition.publication.root)
     elif fmt == "epub":
         render_epub(edition, ast, target, project.templates / "epub.css")
     elif fmt == "docx":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,58 @@ def replace_in(path: Path, old: str, new: str) -> None:
 
 def catalog_file(project: Path, lang: str, domain: str = SLUG) -> Path:
     return project / "locales" / lang / "LC_MESSAGES" / f"{domain}.po"
+
+
+# Every publication the tests know: those of content/, and the fixture publications under tests/fixtures/
+# (each a content folder with its catalogs in locales/ beside it). Tests that should hold for any
+# publication take `publication` (parametrized below) or iterate over PUBLICATIONS.
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@dataclass(frozen=True)
+class KnownPublication:
+    slug: str
+    source: Path  # the content folder (publication.yaml, brief.md, ...)
+    locales: Path  # the folder holding <lang>/LC_MESSAGES/<slug>.po
+
+    @property
+    def is_fixture(self) -> bool:
+        return self.source.parent == FIXTURES
+
+
+def known_publications() -> list[KnownPublication]:
+    found = [KnownPublication(p.parent.name, p.parent, ROOT / "locales")
+             for p in sorted((ROOT / "content").glob("*/publication.yaml"))]
+    found += [KnownPublication(p.parent.name, p.parent, p.parent / "locales")
+              for p in sorted(FIXTURES.glob("*/publication.yaml"))]
+    return found
+
+
+PUBLICATIONS = known_publications()
+
+
+def install_publication(known: KnownPublication, project_root: Path) -> Path:
+    """Copy a fixture publication (content and catalogs) into a project made by copy_project or by hand."""
+    shutil.copytree(known.source, project_root / "content" / known.slug, ignore=shutil.ignore_patterns("locales"),
+                    dirs_exist_ok=True)
+    if known.is_fixture and known.locales.is_dir():
+        shutil.copytree(known.locales, project_root / "locales", dirs_exist_ok=True)
+    if not (project_root / "templates").exists():
+        shutil.copytree(ROOT / "templates", project_root / "templates")
+    return project_root / "content" / known.slug
+
+
+def publication_project(known: KnownPublication, target: Path) -> Path:
+    """A project holding just this one publication (its sources, its catalogs and the templates)."""
+    (target / "content").mkdir(parents=True, exist_ok=True)
+    (target / "locales").mkdir(parents=True, exist_ok=True)
+    if not known.is_fixture:  # content/ catalogs live in the shared locales/ tree
+        shutil.copytree(ROOT / "locales", target / "locales", dirs_exist_ok=True)
+    install_publication(known, target)
+    return target
+
+
+@pytest.fixture(params=PUBLICATIONS, ids=[p.slug for p in PUBLICATIONS])
+def publication(request) -> KnownPublication:
+    """Parametrizes a test over every publication of content/ and every fixture publication."""
+    return request.param

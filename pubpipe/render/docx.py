@@ -17,6 +17,7 @@ from pathlib import Path
 import pypandoc
 from lxml import etree
 
+from pubpipe.render.figures import with_data_uris
 from pubpipe.render.fonts import SCRIPTS, faces_for
 from pubpipe.render.pandoc_ast import write
 from pubpipe.source.languages import parse_language
@@ -122,7 +123,8 @@ def render_docx(edition: Edition, ast: dict, output: Path, reference: Path) -> N
     # core properties only (title, author, date...); the language lives in the reference document's defaults;
     # `dir: rtl` makes pandoc write right-to-left paragraphs (w:bidi) and runs (w:rtl)
     meta = {key: value for key, value in ast["meta"].items() if key in DOCX_METADATA}
-    write({**ast, "meta": meta}, "docx", [f"--reference-doc={reference}"], outputfile=output)
+    write({**with_data_uris(ast, edition.publication.root), "meta": meta}, "docx", [f"--reference-doc={reference}"],
+          outputfile=output)
     if edition.language.direction == "rtl":
         rewrite_member(output, "word/document.xml", _rtl_sections)
 
@@ -137,6 +139,10 @@ def _rtl_sections(xml: bytes) -> bytes:
     for section in root.iter(_w("sectPr")):
         if section.find(_w("bidi")) is None:
             section.append(etree.Element(_w("bidi")))
+    for table in root.iter(_w("tblPr")):  # tables read from the right: first column on the right
+        if table.find(_w("bidiVisual")) is None:
+            style = table.find(_w("tblStyle"))
+            table.insert(1 if style is not None else 0, etree.Element(_w("bidiVisual")))
     for paragraph in root.iter(_w("p")):
         if not RTL_TEXT.search("".join(paragraph.itertext())):
             continue  # a left-to-right paragraph (an English reference) stays so

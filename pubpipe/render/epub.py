@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from fontTools import subset
 from fontTools.ttLib import TTFont
 
+from pubpipe.render.figures import header_scope, with_data_uris
 from pubpipe.render.fonts import SCRIPTS, css_rules, face_path, faces_for
 from pubpipe.render.html import math_direction
 from pubpipe.render.pandoc_ast import write
@@ -33,8 +34,8 @@ def embedded_face(edition: Edition) -> str | None:
 
 
 def render_epub(edition: Edition, ast: dict, output: Path, css: Path) -> None:
-    write(ast, "epub3", ["--mathml", "--split-level=1", "--toc", "--toc-depth=1", "--epub-title-page=true"],
-          outputfile=output)
+    write(with_data_uris(ast, edition.publication.root), "epub3",
+          ["--mathml", "--split-level=1", "--toc", "--toc-depth=1", "--epub-title-page=true"], outputfile=output)
     with zipfile.ZipFile(output) as epub:
         names = epub.namelist()
         opf_name = next(n for n in names if n.endswith(".opf"))
@@ -43,6 +44,11 @@ def render_epub(edition: Edition, ast: dict, output: Path, css: Path) -> None:
     stylesheet = css.read_text(encoding="utf-8") + css_rules((edition.tag,))
     replacements: dict[str, bytes] = {}
     additions: dict[str, bytes] = {}
+    for name, doc in list(documents.items()):  # header cells name their scope, as in the HTML edition
+        scoped = header_scope(doc)
+        if scoped != doc:
+            documents[name] = scoped
+            replacements[name] = scoped.encode("utf-8")
     family = embedded_face(edition)
     if family:
         text = "".join(re.sub(r"<[^>]+>", "", doc) for doc in documents.values())

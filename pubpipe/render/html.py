@@ -12,6 +12,7 @@ import jinja2
 from babel.support import NullTranslations
 from markupsafe import Markup, escape
 
+from pubpipe.render.figures import header_scope
 from pubpipe.render.fonts import css_rules
 from pubpipe.render.pandoc_ast import stringify, write
 from pubpipe.translate.edition import escape_markdown
@@ -64,7 +65,8 @@ def table_of_contents(ast: dict) -> list[dict[str, str]]:
 
 def body_html(ast: dict, direction: str) -> Markup:
     html = write(ast, "html5", ["--mathml", "--wrap=none", "--shift-heading-level-by=1"])
-    return Markup(math_direction(html, direction))  # pandoc output of a sanitized AST: no raw blocks, no unsafe links
+    # pandoc output of a sanitized AST: no raw blocks, no unsafe links
+    return Markup(header_scope(math_direction(html, direction)))
 
 
 def math_direction(markup: str, direction: str) -> str:

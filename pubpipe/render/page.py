@@ -12,7 +12,7 @@ from babel.dates import format_date, format_skeleton
 from babel.units import format_unit
 from markupsafe import Markup
 
-from pubpipe.render import pandoc_ast
+from pubpipe.render import figures, pandoc_ast
 from pubpipe.render.artifacts import CITATION_FORMATS, MIME, artifact_name
 from pubpipe.render.html import body_html, environment, markdown_environment, render_page, stylesheet, table_of_contents
 from pubpipe.render.record import html_meta, json_ld
@@ -80,7 +80,8 @@ def render_html(templates: Path, edition: Edition, ast: dict, ui, folder: Path, 
         series=context["series"], original_group=context["original_group"],
         published=context["published"],
         source_lang=pub.source_language, editions=others, downloads=downloads, cite_files=cite_files,
-        toc=table_of_contents(ast), body=body_html(ast, edition.language.direction),
+        toc=table_of_contents(ast),
+        body=body_html(figures.for_html(ast, pub.root, folder), edition.language.direction),
         publisher=pub.name(pub.meta["publisher"], edition.tag), contact=pub.contact,
         licence=pub.meta.get("licence", {}).get("name", ""), licence_url=pub.meta.get("licence", {}).get("url", ""),
         identifier=record.identifier, css=stylesheet(templates),

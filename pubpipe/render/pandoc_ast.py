@@ -19,6 +19,7 @@ from typing import Any
 import pypandoc
 import yaml
 
+from pubpipe.render import figures
 from pubpipe.source.languages import parse_language
 from pubpipe.translate.edition import Edition
 
@@ -98,7 +99,8 @@ def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
                              encoding="utf-8")
         out = pypandoc.convert_text(edition_markdown(edition, notices), "json", format=READER, sandbox=True,
                                     extra_args=["--citeproc", f"--csl={csl}", f"--metadata-file={meta_file}"])
-    ast = sanitize(json.loads(out))
+    ast = sanitize(json.loads(out), figures.allowed_images(edition.publication))
+    figures.prepare(ast, edition)
     move_self_citation(ast)
     for key in WORKING_META:  # used up by citeproc; never written into a document's properties
         ast["meta"].pop(key, None)
@@ -202,21 +204,28 @@ def isolate_latin_runs(node: Any) -> Any:
     return out
 
 
-def sanitize(node: Any) -> Any:
-    """Remove anything a translation could use to inject code or markup into an output."""
+def sanitize(node: Any, images: frozenset[str] = frozenset()) -> Any:
+    """Remove anything a translation could use to inject code or markup into an output.
+
+    An image survives only when its path is one the canonical source declares (`images`), with its
+    id, classes and alt text; any other image becomes its description, as text.
+    """
     if isinstance(node, list):
-        return [sanitize(n) for n in node if not _is_raw(n)]
+        return [sanitize(n, images) for n in node if not _is_raw(n)]
     if not isinstance(node, dict):
         return node
     kind = node.get("t")
     if kind == "Link":
         attr, inlines, (url, _title) = node["c"]
         if not url.strip().lower().startswith(SAFE_SCHEMES):
-            return {"t": "Span", "c": [_clean_attr(attr), sanitize(inlines)]}
+            return {"t": "Span", "c": [_clean_attr(attr), sanitize(inlines, images)]}
     if kind == "Image":
-        attr, inlines, _target = node["c"]
-        return {"t": "Span", "c": [_clean_attr(attr), sanitize(inlines)]}
-    cleaned = {key: sanitize(value) for key, value in node.items()}
+        attr, inlines, (target, _title) = node["c"]
+        if target in images:
+            alt = [[key, value] for key, value in attr[2] if key in figures.ALT_KEYS][:1]
+            return {"t": "Image", "c": [[attr[0], attr[1], alt], sanitize(inlines, images), [target, ""]]}
+        return {"t": "Span", "c": [_clean_attr(attr), sanitize(inlines, images)]}
+    cleaned = {key: sanitize(value, images) for key, value in node.items()}
     if kind in {"Span", "Div", "Code", "CodeBlock", "Header", "Link", "Table", "Figure"}:
         cleaned["c"] = copy.copy(cleaned["c"])
         index = 1 if kind == "Header" else 0

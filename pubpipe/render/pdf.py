@@ -14,8 +14,9 @@ from pathlib import Path
 import jinja2
 import typst
 
+from pubpipe.render.figures import for_typst
 from pubpipe.render.fonts import FontStack, stack_for
-from pubpipe.render.pandoc_ast import write
+from pubpipe.render.pandoc_ast import stringify, write
 from pubpipe.translate.edition import Edition
 
 
@@ -107,7 +108,8 @@ def with_block_directions(ast: dict, direction: str) -> dict:
 
 
 def typst_source(edition: Edition, ast: dict, templates: Path, context: dict, ui) -> str:
-    body = write(with_block_directions(with_equation_alt_text(ast), edition.language.direction), "typst-citations",
+    pictured = for_typst(ast, edition.publication.root, stringify)
+    body = write(with_block_directions(with_equation_alt_text(pictured), edition.language.direction), "typst-citations",
                  ["--wrap=none"])
     # the stack from everything the PDF prints (body, notices, references, metadata): the AST's strings
     stack: FontStack = stack_for(edition.language, json.dumps(ast, ensure_ascii=False))
@@ -124,9 +126,10 @@ def typst_source(edition: Edition, ast: dict, templates: Path, context: dict, ui
     )
 
 
-def compile_pdf(source: str, output: Path, epoch: int) -> None:
+def compile_pdf(source: str, output: Path, epoch: int, root: Path | None = None) -> None:
+    """Compile in process; `root` (the publication's folder) is the only place Typst reads files from: figures."""
     timestamp = dt.datetime.fromtimestamp(epoch, dt.UTC)
     pdf = typst.compile(source.encode("utf-8"), format="pdf", pdf_standards=["ua-1"],
-                        timestamp=int(timestamp.timestamp()))
+                        timestamp=int(timestamp.timestamp()), root=str(Path(root or ".").resolve()))
     output.write_bytes(pdf)
 

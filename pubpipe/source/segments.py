@@ -76,6 +76,14 @@ def _kind_of(body: str, default: str) -> str:
         return "formula"
     if body.startswith("|") or body.startswith("+-"):
         return "table"
+    if body.startswith("!["):
+        return "figure"
+    if body.startswith(">"):
+        return "block-quote"
+    if re.search(r"\n[ \t]*[:~][ \t]", body):
+        return "definition"
+    if body.startswith("Table:") or (body.startswith(":") and not body.startswith("::")):
+        return "table-caption"
     return default
 
 

@@ -63,9 +63,14 @@ BLOCK_STARTS = [
 ]
 FIRST_LINE_KINDS = {"a heading", "a list item", "a new paragraph (a blank line)"}
 ATTRIBUTES = re.compile(r"\{\s*[#.][^{}]*\}|\{[^{}=]*=[^{}]*\}")
+# A figure's alt text is translated inside its attributes: the value is text, the rest (#id, .class, path) is kept.
+ALT_VALUE = re.compile(r"((?<![\w-])(?:fig-)?alt=)\"[^\"]*\"")
+TABLE_ROW = re.compile(r"^\s*[|+]")
+QUOTE_MARKS = re.compile(r"^[ \t]*((?:>[ \t]?)+)", re.M)
+DEFINITION_MARK = re.compile(r"^[ \t]*[:~](?=[ \t])", re.M)
 MAX_ENTRY_CHARS = 20_000  # far beyond any paragraph; past this, an entry is refused before any other check
 # Expected length of a translation relative to English, by script (characters).
-LENGTH_RATIO = {"Hans": (0.15, 0.9), "Hant": (0.15, 0.9), "Arab": (0.5, 1.8), "Latn": (0.6, 2.0)}
+LENGTH_RATIO = {"Hans": (0.15, 0.9), "Hant": (0.15, 0.9), "Jpan": (0.15, 0.9), "Arab": (0.5, 1.8), "Latn": (0.6, 2.0)}
 ERRORS_BLOCK_PUBLICATION = "error"
 
 
@@ -176,6 +181,40 @@ def check_markdown(source: str, target: str, ctx: Context) -> Iterator[Finding]:
         yield "error", "unbalanced emphasis: every ** or * that opens must close"
     if _unescaped(target, "[") != _unescaped(target, "]"):
         yield "error", "unbalanced brackets: a [link], [@citation] or [^note] is broken"
+    a, b = [m.replace(" ", "").replace("\t", "") for m in QUOTE_MARKS.findall(source)], \
+        [m.replace(" ", "").replace("\t", "") for m in QUOTE_MARKS.findall(target)]
+    if a != b:
+        yield "error", (f"block quote markers changed: {len(a)} quoted line(s) in the source, {len(b)} in the "
+                        "translation (keep each '>' at the start of its line)")
+    if len(DEFINITION_MARK.findall(source)) != len(DEFINITION_MARK.findall(target)):
+        yield "error", "definition list markers changed: keep each ':' that starts a definition line"
+
+
+def _cells(row: str) -> int:
+    """Cells of a pipe or grid table row: its unescaped '|' (or '+' of a grid rule), less one."""
+    row = re.sub(r"`[^`]*`", "``", row.strip())  # a '|' inside code is text
+    mark = "+" if re.fullmatch(r"\+[-=:+]*\+", row) else "|"
+    count = len(re.findall(r"(?<!\\)" + re.escape(mark), row))
+    if mark == "|" and not row.startswith("|"):
+        count += 1
+    if mark == "|" and not row.endswith("|"):
+        count += 1
+    return max(count - 1, 0)
+
+
+def check_table(source: str, target: str, ctx: Context) -> Iterator[Finding]:
+    """A table keeps its rows and its cells: a translation may not drop, add or merge one."""
+    a = [_cells(line) for line in source.split("\n") if TABLE_ROW.match(line)]
+    if not a:
+        return
+    b = [_cells(line) for line in target.split("\n") if TABLE_ROW.match(line)]
+    if len(a) != len(b):
+        yield "error", f"the table has {len(a)} row lines in the source and {len(b)} in the translation"
+        return
+    for number, (x, y) in enumerate(zip(a, b, strict=True), start=1):
+        if x != y:
+            yield "error", (f"table row {number} has {x} cells in the source and {y} in the translation "
+                            "(keep every '|' separator; write a literal bar as \\|)")
 
 
 def check_raw_markup(source: str, target: str, ctx: Context) -> Iterator[Finding]:
@@ -218,7 +257,10 @@ def check_structure(source: str, target: str, ctx: Context) -> Iterator[Finding]
     added = starts(target) - starts(source)
     for what in added:
         yield "error", f"{what} is not allowed here: a translation stays inside its own segment"
-    extra = Counter(ATTRIBUTES.findall(target)) - Counter(ATTRIBUTES.findall(source))
+    def attributes(text: str) -> Counter:
+        return Counter(ALT_VALUE.sub(r'\1"…"', found) for found in ATTRIBUTES.findall(text))
+
+    extra = attributes(target) - attributes(source)
     if extra:
         yield "error", "attributes not in the source: " + ", ".join(sorted(extra))
 
@@ -275,7 +317,7 @@ def check_untranslated_copy(source: str, target: str, ctx: Context) -> Iterator[
 
 
 def check_length(source: str, target: str, ctx: Context) -> Iterator[Finding]:
-    if len(source) < 60 or target == source:
+    if len(source) < 60 or target == source or TABLE_ROW.match(source):  # a table's length is its padding
         return
     low, high = LENGTH_RATIO.get(ctx.language.script, LENGTH_RATIO["Latn"])
     ratio = len(target) / len(source)
@@ -318,6 +360,7 @@ ENTRY_CHECKS: dict[str, Callable[[str, str, Context], Iterator[Finding]]] = {
     "formula": check_formula,
     "placeholders": check_placeholders,
     "markdown": check_markdown,
+    "table": check_table,
     "no-raw-markup": check_raw_markup,
     "hand-typed-name": check_names,
     "untranslated-copy": check_untranslated_copy,
