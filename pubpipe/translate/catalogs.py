@@ -34,6 +34,11 @@ KIND_NOTES = {
     "footnote": "Footnote text.",
     "formula": "Display formula (TeX). Translate only the words inside \\text{...}; keep everything else.",
     "table": "Table. Keep the '|' column separators.",
+    "figure": ("Figure. Translate the caption inside ![...] and the alt text inside fig-alt=\"...\" (or alt=\"...\"); "
+               "keep the image path in (...), the #id and the .classes unchanged."),
+    "table-caption": "Table caption. Keep the leading 'Table:' or ':' and any {#id} unchanged.",
+    "block-quote": "Block quote. Keep the '>' at the start of every line.",
+    "definition": "Definition list: the term, then its definition. Keep the ':' that starts the definition line.",
     "metadata": "Metadata string.",
 }
 WIDTH = 79  # GNU gettext's page width; 0 means GNU's --no-wrap
