@@ -154,9 +154,16 @@ def serialize(catalog: Catalog, width: int = WIDTH) -> str:
     """
     text = po_text(catalog)
     try:
-        return gnu_layout(text, wrap=bool(width))
-    except GettextMissing:
-        return text + "\n" if not text.endswith("\n") else text
+        laid_out = gnu_layout(text, wrap=bool(width))
+    except (GettextMissing, ValueError):
+        return text
+    # GNU strings are C strings: msgcat silently cuts one at a NUL. Never trade a translator's text for layout.
+    return laid_out if _content(parse_po(laid_out)) == _content(parse_po(text)) else text
+
+
+def _content(catalog: Catalog) -> list:
+    return [(m.id, m.context, m.string, sorted(m.flags), m.user_comments, m.previous_id)
+            for m in [*catalog, *catalog.obsolete.values()]]
 
 
 def parse_po(text: str, locale: str | None = None, abort_invalid: bool = False) -> Catalog:
