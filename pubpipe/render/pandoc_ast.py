@@ -98,7 +98,10 @@ def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
         meta_file.write_text(yaml.safe_dump(edition_metadata(edition), allow_unicode=True, sort_keys=True),
                              encoding="utf-8")
         out = pypandoc.convert_text(edition_markdown(edition, notices), "json", format=READER, sandbox=True,
-                                    extra_args=["--citeproc", f"--csl={csl}", f"--metadata-file={meta_file}"])
+                                    extra_args=["--citeproc", f"--csl={csl}", f"--metadata-file={meta_file}",
+                                                # every pipe table keeps the relative widths of its dashes
+                                                # (pandoc keeps them only for lines wider than --columns)
+                                                "--columns=1"])
     ast = sanitize(json.loads(out), figures.allowed_images(edition.publication))
     figures.prepare(ast, edition)
     move_self_citation(ast)
