@@ -17,8 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-BUILD_PACKAGES = ["poppler-utils"]  # fonts: font_packages(), from the languages the publications declare
-TEST_PACKAGES = ["gettext", "default-jre-headless"]
+BUILD_PACKAGES = ["poppler-utils", "gettext"]  # gettext: update writes catalogs as msgcat does; fonts: font_packages()
+TEST_PACKAGES = ["default-jre-headless"]
 TEST_FIXTURES = Path("tests") / "fixtures"  # publications of the tests (scripts-sampler): their fonts too, for `test`
 FONT_TABLE = Path(__file__).resolve().parent / "render" / "scripts.json"  # the table pubpipe.render.fonts reads
 CODE_FACE = "Noto Sans Mono"
