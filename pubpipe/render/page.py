@@ -41,7 +41,7 @@ def page_context(edition: Edition, ast: dict) -> dict:
         **shared,
         "typst": {
             **shared,
-            "title": plain["title"], "subtitle": plain["subtitle"], "byline": plain["byline"],
+            "title": plain["title"], "subtitle": plain["subtitle"], "byline": plain.get("byline", ""),
             "running_title": plain["title"], "authors": original,
             "keywords": ", ".join(filter(None, [plain["genre"], series_name])),
             "publisher": pub.name(pub.meta["publisher"], edition.tag), "contact": pub.contact,
@@ -76,7 +76,7 @@ def render_html(templates: Path, edition: Edition, ast: dict, ui, folder: Path, 
     pdf = next((d["href"] for d in downloads if d["format"] == "pdf"), None)
     return render_page(
         env, "page.html.j2", lang=edition.tag, dir=edition.language.direction, title=plain["title"],
-        subtitle=plain["subtitle"], byline=plain["byline"], genre=plain["genre"], genre_kind=pub.genre_kind,
+        subtitle=plain["subtitle"], byline=plain.get("byline", ""), genre=plain["genre"], genre_kind=pub.genre_kind,
         series=context["series"], original_group=context["original_group"],
         published=context["published"],
         source_lang=pub.source_language, editions=others, downloads=downloads, cite_files=cite_files,
