@@ -28,7 +28,7 @@ from pubpipe.source.segments import segment_markdown
 from pubpipe.translate.checks import Context, check_message
 from pubpipe.verify.readback import W, docx_text, docx_xml, epub_documents, html_text, pdf_text, squash
 
-from .conftest import FIXTURES, PUBLICATIONS, copy_project, install_publication
+from .conftest import FIXTURES, PUBLICATIONS, ROOT, copy_project, install_publication
 
 SLUG = "field-note"
 FIXTURE = FIXTURES / SLUG
@@ -282,8 +282,9 @@ def test_check_passes_with_the_fixture_in_content(project, capsys):
 
 @pytest.fixture()
 def note(tmp_path) -> Path:
-    """A project holding only the fixture, to break."""
+    """A project holding only the fixture (and the ui template), to break."""
     install_publication(KNOWN, tmp_path)
+    shutil.copy2(ROOT / "locales" / "ui.pot", tmp_path / "locales" / "ui.pot")
     return tmp_path
 
 
@@ -403,6 +404,15 @@ def test_a_translation_cannot_drop_or_add_a_cell():
 ])
 def test_quote_definition_and_code_markers_are_protected(source, target):
     assert {name for name, _text in findings(source, target)} & {"markdown", "code"}
+
+
+def test_the_pseudo_locale_passes_every_check_and_keeps_figures(note, capsys):
+    assert main(["pseudo"], note) == 0
+    assert main(["check", "--sources", "--lang", "en-XA"], note) == 0
+    assert main(["--quiet", "--lang", "en-XA", "--format", "html"], note) == 0
+    page = html.parse(str(artifact(note, "en-XA", "html")))
+    assert len(page.xpath("//figure/img")) == 2 and all(a.isupper() for a in page.xpath("//figure/img/@alt"))
+    assert page.xpath("//blockquote") and page.xpath("//dl/dt") and len(page.xpath("//table")) == 2
 
 
 def test_sanitize_keeps_only_declared_images():

@@ -22,9 +22,13 @@ from pubpipe.translate.ui import build_ui_template, ui_catalog_path
 
 TAG = "en-XA"
 INLINE_CODE = re.compile(r"`+[^`]+`+")
+ATTRIBUTE = re.compile(r"\{[^{}]*\}")  # {#id .class key="value"}: kept, except an alt text, which is text
+LINE_MARKER = re.compile(r"(?<![^\n])[ \t]*(?:>[ \t]?|[:~][ \t]+)")  # a quote's '>', a definition's ':'
+ALT_VALUE = re.compile(r"((?<![\w-])(?:fig-)?alt=\")([^\"]*)(\")")
 PROTECTED = re.compile("|".join(p.pattern for p in (CITATION, FOOTNOTE_REF, PLACEHOLDER, PYTHON_FORMAT, LINK_TARGET,
-                                                     URL, TEX_COMMAND, INLINE_CODE)))
-BLOCK_PREFIX = re.compile(r"^(?:#{1,6}\s+|(?:[-*+]|\d{1,9}[.)])\s+)?")
+                                                     URL, TEX_COMMAND, INLINE_CODE, ATTRIBUTE, LINE_MARKER)))
+BLOCK_PREFIX = re.compile(r"^(?:#{1,6}\s+|(?:[-*+]|\d{1,9}[.)])\s+|Table:[ \t]*|:[ \t]+|>[ \t]*)?")
+FIGURE = re.compile(r"^!\[(.*)\](\([^)]*\))(\{[^{}]*\})?$", re.S)
 TEX_TEXT = re.compile(r"(\\text\{)([^{}]*)(\})")
 
 
@@ -32,15 +36,27 @@ def pseudo_translate(text: str) -> str:
     """Upper-case what a translator would translate; bracket the segment so truncation shows too."""
     if text.lstrip().startswith("$$"):  # a formula: only the words inside \text{...} are translatable
         return TEX_TEXT.sub(lambda m: m.group(1) + m.group(2).upper() + m.group(3), text)
+    figure = FIGURE.match(text)
+    if figure:  # the brackets go inside the caption: the image stays alone in its paragraph (a figure)
+        return f"![«{_upper(figure.group(1))}»]{figure.group(2)}{_upper(figure.group(3) or '')}"
+    if text.lstrip().startswith(("|", "+")):  # a table: every row keeps its first and last separator
+        return _upper(text)
     prefix = BLOCK_PREFIX.match(text).group(0)
-    body = text[len(prefix):]
+    return f"{prefix}«{_upper(text[len(prefix):])}»"
+
+
+def _upper(body: str) -> str:
+    """Upper-case the text of `body`, keeping every protected token (an attribute's alt text is text)."""
     pieces, last = [], 0
     for match in PROTECTED.finditer(body):
         pieces.append(body[last:match.start()].upper())
-        pieces.append(match.group(0))
+        token = match.group(0)
+        if ATTRIBUTE.fullmatch(token):
+            token = ALT_VALUE.sub(lambda m: m.group(1) + m.group(2).upper() + m.group(3), token)
+        pieces.append(token)
         last = match.end()
     pieces.append(body[last:].upper())
-    return f"{prefix}«{''.join(pieces)}»"
+    return "".join(pieces)
 
 
 def pseudo_catalog(template: Catalog) -> Catalog:
