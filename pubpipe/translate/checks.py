@@ -70,7 +70,9 @@ QUOTE_MARKS = re.compile(r"^[ \t]*((?:>[ \t]?)+)", re.M)
 DEFINITION_MARK = re.compile(r"^[ \t]*[:~](?=[ \t])", re.M)
 MAX_ENTRY_CHARS = 20_000  # far beyond any paragraph; past this, an entry is refused before any other check
 # Expected length of a translation relative to English, by script (characters).
-LENGTH_RATIO = {"Hans": (0.15, 0.9), "Hant": (0.15, 0.9), "Jpan": (0.15, 0.9), "Arab": (0.5, 1.8), "Latn": (0.6, 2.0)}
+LENGTH_RATIO = {"Hans": (0.15, 0.9), "Hant": (0.15, 0.9), "Jpan": (0.15, 0.9), "Kore": (0.2, 1.0),
+                "Arab": (0.5, 1.8), "Latn": (0.6, 2.0), "Cyrl": (0.6, 2.0), "Grek": (0.6, 2.0)}
+OTHER_SCRIPTS_RATIO = (0.3, 2.5)  # no measured range yet (Hebrew, Ethiopic, Devanagari, Thai...): only gross errors
 ERRORS_BLOCK_PUBLICATION = "error"
 
 
@@ -319,7 +321,7 @@ def check_untranslated_copy(source: str, target: str, ctx: Context) -> Iterator[
 def check_length(source: str, target: str, ctx: Context) -> Iterator[Finding]:
     if len(source) < 60 or target == source or TABLE_ROW.match(source):  # a table's length is its padding
         return
-    low, high = LENGTH_RATIO.get(ctx.language.script, LENGTH_RATIO["Latn"])
+    low, high = LENGTH_RATIO.get(ctx.language.script, OTHER_SCRIPTS_RATIO)
     ratio = len(target) / len(source)
     if not low <= ratio <= high:
         yield "warning", (f"suspicious length: the translation is {ratio:.0%} of the source's length "
