@@ -96,28 +96,24 @@ def revive(catalog: Catalog, template: Catalog) -> None:
         normalized = segment_msgid(message.id)
         return normalized if (normalized, message.context) in wanted else None
 
+    def move(message, target: str) -> None:
+        existing = catalog.get(target, message.context)
+        message.id = target
+        if existing is None:
+            catalog[target] = message
+        else:
+            _absorb(existing, message)
+
     for message in list(catalog):
         target = current(message)
-        if target is None or target == message.id:
-            continue
-        catalog.delete(message.id, message.context)
-        existing = catalog.get(target, message.context)
-        message.id = target
-        if existing is None:
-            catalog[target] = message
-        else:
-            _absorb(existing, message)
+        if target is not None and target != message.id:
+            catalog.delete(message.id, message.context)
+            move(message, target)
     for key, message in list(catalog.obsolete.items()):
         target = current(message)
-        if target is None:
-            continue
-        del catalog.obsolete[key]
-        existing = catalog.get(target, message.context)
-        message.id = target
-        if existing is None:
-            catalog[target] = message
-        else:
-            _absorb(existing, message)
+        if target is not None:
+            del catalog.obsolete[key]
+            move(message, target)
 
 
 def drop_duplicates(catalog: Catalog) -> None:
