@@ -175,7 +175,7 @@ def isolate_latin_runs(node: Any) -> Any:
     if isinstance(node, dict):
         if node.get("t") in ("Math", "Code", "RawInline", "RawBlock", "CodeBlock"):
             return node
-        if node.get("t") == "Div" and ["dir", "ltr"] in node["c"][0][2]:
+        if node.get("t") in ("Div", "Span") and ["dir", "ltr"] in node["c"][0][2]:
             return node  # already left-to-right as a whole
         return {key: isolate_latin_runs(value) for key, value in node.items()}
     if not isinstance(node, list) or not node or not all(isinstance(n, dict) and "t" in n for n in node):

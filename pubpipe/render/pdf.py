@@ -77,6 +77,37 @@ def with_equation_alt_text(ast: dict) -> dict:
     return ast
 
 
+def with_span_languages(ast: dict) -> dict:
+    """What pandoc's typst writer drops: a Span's `lang` (a fallback passage in the source language).
+
+    The span's content goes into text(lang: ...), so hyphenation and the tagged PDF's /Lang follow it.
+    """
+    ast = copy.deepcopy(ast)
+
+    def walk(node):
+        if isinstance(node, list):
+            out = []
+            for child in node:
+                lang = dict(child["c"][0][2]).get("lang") if isinstance(child, dict) and child.get("t") == "Span" \
+                    else None
+                if lang:
+                    child["c"][1] = walk(child["c"][1])
+                    language, _, region = lang.partition("-")
+                    region = typst_string(region) if len(region) == 2 else "none"  # not the edition's region
+                    out += [{"t": "RawInline",
+                             "c": ["typst", f"#text(lang: {typst_string(language)}, region: {region})["]},
+                            child, {"t": "RawInline", "c": ["typst", "]"]}]
+                else:
+                    out.append(walk(child))
+            return out
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        return node
+
+    ast["blocks"] = walk(ast["blocks"])
+    return ast
+
+
 NOTICE_BOX = 'fill: rgb("#fff6db"), inset: (x: 9pt, y: 7pt), width: 100%, stroke: ({side}: 3pt + rgb("#c99a06"))'
 
 
@@ -109,8 +140,8 @@ def with_block_directions(ast: dict, direction: str) -> dict:
 
 def typst_source(edition: Edition, ast: dict, templates: Path, context: dict, ui) -> str:
     pictured = for_typst(ast, edition.publication.root, stringify)
-    body = write(with_block_directions(with_equation_alt_text(pictured), edition.language.direction), "typst-citations",
-                 ["--wrap=none"])
+    marked = with_span_languages(with_equation_alt_text(pictured))
+    body = write(with_block_directions(marked, edition.language.direction), "typst-citations", ["--wrap=none"])
     # the stack from everything the PDF prints (body, notices, references, metadata): the AST's strings
     stack: FontStack = stack_for(edition.language, json.dumps(ast, ensure_ascii=False))
     return _environment(templates, ui).get_template("brief.typ.j2").render(

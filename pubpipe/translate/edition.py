@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from babel.lists import format_list
 
-from pubpipe.source.languages import Language
+from pubpipe.source.languages import Language, parse_language
 from pubpipe.source.publication import EditionSpec, Publication
-from pubpipe.source.segments import Segment, reassemble
+from pubpipe.source.segments import HEADING, LIST_MARKER, Segment, Slot, reassemble
 from pubpipe.translate.catalogs import Translations
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#$@|~^&:!+.=-])")
@@ -83,6 +83,51 @@ def fill_placeholders(text: str, values: dict[str, str]) -> str:
     return re.sub(r"\{([a-z_]+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
 
 
+HEADING_PARTS = re.compile(r"(?P<marks>#{1,6}[ \t]+)(?P<text>.*?)(?P<attr>[ \t]+\{[^{}]*\})?[ \t]*$", re.S)
+INLINE_KINDS = {"paragraph", "heading", "list-item", "footnote", "table-caption"}
+BLOCK_KINDS = {"table", "formula", "figure", "block-quote", "definition"}
+
+
+def mark_language(segment: Segment, indent: str, lang: str, direction: str) -> str:
+    """The source text of a fallback segment, marked as being in the source language.
+
+    Inline content is wrapped in a bracketed span (after a heading's `#`, a list marker or a table
+    caption's prefix, before a heading's attributes), so the block stays what it was; a table, a
+    formula, a figure, a quotation or a definition at the top level goes into a div. What cannot
+    be wrapped without changing its structure (a block nested in a list or a footnote, a paragraph
+    that already is a lone bracketed span) is left as it was.
+    """
+    text = segment.text
+    attrs = f"{{lang={lang} dir={direction}}}"
+    if not text.strip():
+        return text
+    if segment.kind in BLOCK_KINDS or (segment.kind == "paragraph" and text.lstrip().startswith("![")):
+        return text if indent else f"\n::: {attrs}\n{text}\n:::\n"
+    if segment.kind not in INLINE_KINDS or "\n\n" in text:
+        return text
+    prefix, inner, suffix = "", text, ""
+    if segment.kind == "heading" or HEADING.match(text):
+        parts = HEADING_PARTS.fullmatch(text)
+        if not parts:
+            return text
+        prefix, inner, suffix = parts.group("marks"), parts.group("text"), parts.group("attr") or ""
+    elif segment.kind == "list-item":
+        marker = LIST_MARKER.match(text)
+        if not marker:
+            return text
+        prefix, inner = marker.group(0), text[marker.end():]
+        task = re.match(r"\[[ xX]\][ \t]+", inner)
+        if task:
+            prefix, inner = prefix + task.group(0), inner[task.end():]
+    elif segment.kind == "table-caption":
+        caption = re.match(r"(Table:|:)[ \t]*", text)
+        if caption:
+            prefix, inner = caption.group(0), text[caption.end():]
+    if not inner.strip() or inner.endswith("\\"):
+        return text
+    return f"{prefix}[{inner}]{attrs}{suffix}"
+
+
 def make_edition(publication: Publication, spec: EditionSpec, translations: Translations) -> Edition:
     fallbacks: list[Segment] = []
     source = spec.language.tag == publication.source_language
@@ -97,5 +142,14 @@ def make_edition(publication: Publication, spec: EditionSpec, translations: Tran
 
     values = placeholder_map(publication, spec.language)
     strings = {key: fill_placeholders(translate(seg) or seg.text, values) for key, seg in publication.strings.items()}
-    body = reassemble(publication.document, translate)
+    source_direction = parse_language(publication.source_language).direction
+    indents = {id(p.segment): p.indent for p in publication.document.pieces if isinstance(p, Slot)}
+
+    def translate_or_mark(segment: Segment) -> str | None:
+        text = translate(segment)
+        if text is not None or source:
+            return text
+        return mark_language(segment, indents.get(id(segment), ""), publication.source_language, source_direction)
+
+    body = reassemble(publication.document, translate_or_mark)
     return Edition(publication, spec, strings, body, tuple(fallbacks), len(publication.segments), translations)

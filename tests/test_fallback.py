@@ -1,0 +1,107 @@
+"""A fallback passage (English shown in another edition) is marked as English in every format."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+
+import pytest
+from lxml import etree, html
+from pypdf import PdfReader
+
+from pubpipe.cli import main
+from pubpipe.pipeline import edition_ast, load
+from pubpipe.render.page import page_context
+from pubpipe.render.pdf import typst_source
+from pubpipe.source.project import Project
+from pubpipe.verify.readback import epub_documents
+
+from .conftest import SLUG, artifact, catalog_file, copy_project
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+PARAGRAPH = "In this brief, “pastoralism” means systems of livestock herding"
+HEADING_LINE = 73  # the first heading's entry in the catalogs
+
+
+def make_fuzzy(path, starts: str) -> None:
+    """Flag the entry whose msgid starts with `starts` (first line of the msgid) as fuzzy."""
+    text = path.read_text(encoding="utf-8")
+    index = text.index(starts[:40])
+    entry = text.rfind("\n\n", 0, index) + 2
+    msgid = text.index("msgid", entry)
+    path.write_text(text[:msgid] + "#, fuzzy\n" + text[msgid:], encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def fallback_build(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("fallback"))
+    for lang in ("fr", "ar"):
+        make_fuzzy(catalog_file(root, lang), PARAGRAPH[:40])
+    assert main(["--quiet", "--lang", "fr,ar"], root) == 0
+    return root
+
+
+def _marked(elements) -> list:
+    return [e for e in elements if PARAGRAPH[:30] in " ".join(e.text_content().split())]
+
+
+@pytest.mark.parametrize("lang", ["fr", "ar"])
+def test_html_and_epub_mark_the_fallback_as_english(fallback_build, lang):
+    page = html.fromstring(artifact(fallback_build, lang, "html").read_bytes())
+    spans = _marked(page.xpath("//*[@lang='en']"))
+    assert spans and all(s.get("dir") == "ltr" for s in spans)
+    assert page.getroottree().getroot().get("lang") == lang
+    found = []
+    for _name, data in epub_documents(artifact(fallback_build, lang, "epub")):
+        doc = etree.fromstring(data)
+        found += [e for e in doc.iter() if isinstance(e.tag, str)
+                  and e.get("lang") == "en" and PARAGRAPH[:30] in " ".join("".join(e.itertext()).split())]
+    assert found and all(e.get("dir") == "ltr" for e in found)
+
+
+@pytest.mark.parametrize("lang", ["fr", "ar"])
+def test_docx_runs_of_the_fallback_are_english(fallback_build, lang):
+    with zipfile.ZipFile(artifact(fallback_build, lang, "docx")) as docx:
+        doc = etree.fromstring(docx.read("word/document.xml"))
+    for paragraph in doc.iter(f"{W}p"):
+        text = "".join(paragraph.itertext())
+        if PARAGRAPH[:30] in text:
+            runs = [r for r in paragraph.iter(f"{W}r") if "".join(r.itertext()).strip()]
+            langs = {(r.find(f"{W}rPr/{W}lang").get(f"{W}val") if r.find(f"{W}rPr/{W}lang") is not None
+                      else None) for r in runs}
+            assert langs and all(v and v.startswith("en") for v in langs), langs
+            break
+    else:
+        pytest.fail("fallback paragraph not found in the DOCX")
+
+
+def _struct_langs(node, out: list, depth: int = 0) -> None:
+    node = node.get_object() if hasattr(node, "get_object") else node
+    if depth > 200:
+        return
+    if isinstance(node, dict):
+        if "/Lang" in node:
+            out.append(str(node["/Lang"]))
+        kids = node.get("/K")
+        if kids is not None:
+            for kid in kids if isinstance(kids, list) else [kids]:
+                _struct_langs(kid, out, depth + 1)
+    elif isinstance(node, list):
+        for kid in node:
+            _struct_langs(kid, out, depth + 1)
+
+
+@pytest.mark.parametrize("lang", ["fr", "ar"])
+def test_pdf_marks_the_fallback_span_english(fallback_build, lang):
+    reader = PdfReader(artifact(fallback_build, lang, "pdf"))
+    root = reader.trailer["/Root"]
+    assert str(root["/Lang"]).startswith(lang)
+    langs: list[str] = []
+    _struct_langs(root["/StructTreeRoot"], langs)
+    assert "en" in langs, sorted(set(langs))  # the span's language, not en-FR: no region of its own
+    project = Project(fallback_build)
+    edition, ui = load(project, [lang], [SLUG]).editions[0]
+    ast = edition_ast(project, edition, ui)
+    source = typst_source(edition, ast, project.templates, page_context(edition, ast)["typst"], ui)
+    assert re.search(r'#text\(lang: "en", region: none\)\[In this brief', source)
+    assert source.count('#text(lang: "en"') == 1  # only the fallback paragraph
