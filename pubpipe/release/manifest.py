@@ -1,7 +1,9 @@
 """manifest.json: the contract for CI and the download pages.
 
 Per publication and edition: language, status, completeness, the suggested
-citation and every artifact with its path, SHA-256 and size. A partial build
+citation, every artifact with its path, SHA-256 and size, and the SHA-256 of
+every input the edition was built from (`check --artifacts` reports an
+edition whose inputs changed since as stale). A partial build
 merges its results into the previous manifest.
 """
 
@@ -33,6 +35,7 @@ class EditionResult:
     fallbacks: int
     suggested_citation: str
     artifacts: list[Artifact] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)  # what it was built from: path -> SHA-256 (verify.inputs)
 
 
 def artifact_entry(dist: Path, path: Path, fmt: str) -> Artifact:

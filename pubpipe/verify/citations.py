@@ -22,10 +22,12 @@ import yaml
 from lxml import etree, html
 
 from pubpipe.diagnostics import Diagnostic, display_path, error
+from pubpipe.source.project import Project
 from pubpipe.source.publication import Publication
 from pubpipe.source.record import CFF_NAME, Record, cff_text
 from pubpipe.source.tokens import citation_keys
 from pubpipe.source.yamlfile import line_of
+from pubpipe.verify.inputs import changed_inputs
 from pubpipe.verify.readback import docx_paragraphs, epub_documents, read_text, squash, unreadable
 
 DC = "{http://purl.org/dc/elements/1.1/}"
@@ -314,8 +316,12 @@ def check_sources(root: Path, publications: list[Publication]) -> list[Diagnosti
     return problems
 
 
-def check_artifacts(dist: Path, editions: list, expect: Callable, required: bool = True) -> list[Diagnostic]:
+def check_artifacts(dist: Path, editions: list, expect: Callable, required: bool = True,
+                    project: Project | None = None) -> list[Diagnostic]:
     """Read back every artifact in dist/ of the `editions` ((edition, ui) pairs) and verify it.
+
+    With `project`, an edition whose inputs (sources, catalogs, templates, style: verify.inputs) differ
+    from those the manifest recorded at build time gets one [stale-artifact] line naming them.
 
     `expect(edition, ui)` gives what the edition's artifacts must carry (the pipeline parses the sources
     for it). An artifact that cannot be read (corrupt, truncated, unreadable) gives one [artifact] line
@@ -344,4 +350,24 @@ def check_artifacts(dist: Path, editions: list, expect: Callable, required: bool
                 problems += verify_artifact(path, shown, expected, edition.language.pdf_lang)
             except Exception as exc:  # a corrupt file can make a parser fail in any way
                 problems.append(error(shown, 1, f"cannot read {path.name}: {unreadable(exc)}", "artifact"))
+        if project is not None:
+            problems += stale_problems(project, dist, edition, folder)
     return problems
+
+
+def stale_problems(project: Project, dist: Path, edition, folder: Path) -> list[Diagnostic]:
+    """One [stale-artifact] line when the edition's inputs changed since the manifest recorded them."""
+    try:
+        manifest = json.loads((dist / "manifest.json").read_text(encoding="utf-8"))
+        entry = next((e for p in manifest.get("publications", []) if p.get("slug") == edition.publication.slug
+                      for e in p.get("editions", []) if e.get("lang") == edition.tag), None)
+    except (OSError, ValueError, AttributeError, TypeError):
+        entry = None
+    if not isinstance(entry, dict) or not isinstance(entry.get("inputs"), dict) or not entry["inputs"]:
+        return [error(folder, 1, "manifest.json records no inputs for this edition, so it cannot tell whether "
+                                "it is current; build again", "stale-artifact")]
+    changed = changed_inputs(project, edition, entry["inputs"])
+    if not changed:
+        return []
+    return [error(folder, 1, f"built from inputs that changed since: {', '.join(changed)}; build again",
+                  "stale-artifact")]
