@@ -4,7 +4,7 @@ The library never prints or exits; this module turns its results and
 diagnostics into lines on the terminal and an exit code.
 
     build.py [build] [--lang TAG] [--format FMT] [--publication SLUG] [--strict]
-    build.py update | status [--json] | check [--artifacts|--sources|--build] | glossary | pseudo | previews
+    build.py update | status [--json] | check [--artifacts|--sources|--build] [--strict] | glossary | pseudo | previews
 """
 
 from __future__ import annotations
@@ -92,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="require the artifacts of every edition in dist/ and read them back")
     group.add_argument("--sources", action="store_true", help="sources and catalogs only, even if dist/ exists")
     group.add_argument("--build", action="store_true", help="build first, then check the artifacts too")
+    p.add_argument("--strict", action="store_true",
+                   help="also report what a --strict build refuses (incomplete editions), at the entries' lines")
     sub.add_parser("glossary", help="export each publication's glossary as TBX and CSV into build/glossary/")
     p = sub.add_parser("pseudo", help="generate the en-XA pseudo-locale catalogs (then build --lang en-XA)")
     p = sub.add_parser("previews", help="render PNG previews of every edition into build/previews/")
@@ -230,13 +232,13 @@ def cmd_check(project: Project, args: argparse.Namespace) -> int:
     langs, slugs = args.langs, args.slugs
     if args.build:
         try:
-            _manifest, _warnings = build(project, langs, None, slugs, False, lambda line: None, waiting)
+            _manifest, _warnings = build(project, langs, None, slugs, args.strict, lambda line: None, waiting)
         except PipelineError as failure:
             print_diagnostics(failure.diagnostics)
             return 1
     started = time.perf_counter()
     mode = "required" if args.artifacts or args.build else "skip" if args.sources else "existing"
-    problems = run_checks(project, langs, artifacts=mode, slugs=slugs)
+    problems = run_checks(project, langs, artifacts=mode, slugs=slugs, strict=args.strict)
     print_diagnostics(problems)
     errors = sum(d.severity == "error" for d in problems)
     print(f"check: {'failed' if errors else 'passed'} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -245,7 +247,7 @@ def cmd_check(project: Project, args: argparse.Namespace) -> int:
 
 def cmd_glossary(project: Project, args: argparse.Namespace) -> int:
     from pubpipe.source.files import write_atomic
-    from pubpipe.source.glossary import export_csv, export_tbx
+    from pubpipe.source.glossary import export_csv, export_name, export_tbx
 
     publications = _publications(project)
     if publications is None:
@@ -255,12 +257,14 @@ def cmd_glossary(project: Project, args: argparse.Namespace) -> int:
     for publication in publications:
         if publication.glossary is None:
             continue
-        tags = [s.language.tag for s in publication.editions if s.language.tag != publication.source_language]
-        for suffix, text in (("tbx", export_tbx(publication.glossary, tags)),
-                             ("csv", export_csv(publication.glossary, tags))):
-            path = out / f"{publication.slug}.{suffix}"
-            write_atomic(path, text, project.root)
-            print(f"wrote {path.relative_to(project.root)}")
+        source = publication.source_language
+        tags = [s.language.tag for s in publication.editions if s.language.tag != source and not s.language.is_pseudo]
+        for tag in tags:  # one file per language pair, as Weblate and Poedit import them
+            for suffix, text in (("tbx", export_tbx(publication.glossary, source, tag)),
+                                 ("csv", export_csv(publication.glossary, source, tag))):
+                path = out / export_name(publication.slug, tag, suffix)
+                write_atomic(path, text, project.root)
+                print(f"wrote {path.relative_to(project.root)}")
     return 0
 
 

@@ -33,15 +33,17 @@ from pubpipe.source.figures import check_figures
 from pubpipe.source.languages import PSEUDO, parse_language
 from pubpipe.source.project import Project
 from pubpipe.source.publication import EditionSpec, Publication, discover, load_publication
-from pubpipe.translate.catalogs import Translations, catalog_path, read_catalog
+from pubpipe.translate.catalogs import Translations, catalog_path, read_catalog, segment_msgid
 from pubpipe.translate.checks import ENTRY_CHECKS, Context, check_catalog
 from pubpipe.translate.edition import Edition, make_edition
+from pubpipe.translate.review import is_reviewed
 from pubpipe.translate.ui import load_ui
 from pubpipe.verify import citations, gate
-from pubpipe.verify.inputs import edition_inputs
 from pubpipe.verify.pdf_fonts import pdf_font_problems
 
-DEMOTING_CHECKS = set(ENTRY_CHECKS)  # an entry error shows the source text instead, except with --strict
+# an entry error shows the source text instead, except with --strict; so does an unreviewed entry of an official
+# edition (a preview still builds; a release refuses it)
+DEMOTING_CHECKS = set(ENTRY_CHECKS) | {"review"}
 Report = Callable[[str], None]
 
 
@@ -100,7 +102,7 @@ def read_translations(project: Project, publication: Publication, spec: EditionS
         if catalog is not None:
             found, rejected = check_catalog(path, catalog, check_context(publication, spec))
             problems += found
-        translations = Translations(str(path), catalog, frozenset(rejected))
+        translations = Translations(str(path), catalog, frozenset(rejected), spec.status == "official")
     ui, found = load_ui(project.locales, spec.language, publication.source_language,
                         check_context(publication, spec))
     return translations, ui, problems + found
@@ -130,10 +132,44 @@ def check_editions(loaded: Loaded, formats: list[str], strict: bool) -> list[Dia
             if missing and not missing_fonts:
                 problems.append(error(where, 1, f"no font of the {edition.tag} stack covers "
                                                 f"{''.join(sorted(missing))!r}", "font-coverage"))
-        if strict and edition.completeness < edition.spec.min_completeness:
-            problems.append(error(where, 1, f"{edition.tag} is {edition.completeness:.0%} translated, below its "
-                                            f"threshold of {edition.spec.min_completeness:.0%} (--strict)",
-                                  "completeness"))
+        problems += release_problems(edition, strict)
+    return problems
+
+
+def release_problems(edition: Edition, strict: bool) -> list[Diagnostic]:
+    """What keeps an edition from release, at the catalog lines concerned: `check` and `build` both ask this.
+
+    An official edition's translated entries must all be marked `# reviewed` [review] (reported always;
+    only a strict build refuses it). With `strict`, an edition below its `min_completeness` (official 1.0,
+    draft 0 unless publication.yaml says otherwise) is refused at each entry that falls back to the source
+    language: fuzzy, untranslated, an untranslated copy, rejected by a check, or missing [completeness].
+    """
+    translations = edition.translations
+    if edition.is_source or translations is None or translations.catalog is None:
+        return []
+    catalog, path = translations.catalog, translations.path
+    problems: list[Diagnostic] = []
+    below = strict and edition.completeness < edition.spec.min_completeness
+    seen: set[str] = set()
+    for segment in edition.publication.segments:
+        msgid = segment_msgid(segment.text)
+        if msgid in seen:
+            continue
+        seen.add(msgid)
+        message = catalog.get(msgid)
+        state = translations.state(msgid)
+        where = (path, message.lineno or 1) if message is not None else (segment.path, segment.line)
+        if state == "translated" and edition.spec.status == "official" and not is_reviewed(message):
+            problems.append(error(*where, f"{edition.tag} is an official edition, but this entry is not marked "
+                                          "'# reviewed' (see TRANSLATING.md, How to review)", "review"))
+        elif below and state != "translated":
+            reason = {"missing": "not in the catalog (run 'python build.py update')", "fuzzy": "fuzzy",
+                      "untranslated": "untranslated" + (" (a copy of the source)" if message is not None
+                                                        and message.string else ""),
+                      "rejected": "rejected by a check"}[state]
+            problems.append(error(*where, f"this entry is {reason}; {edition.tag} is {edition.completeness:.0%} "
+                                          f"translated, below its threshold of {edition.spec.min_completeness:.0%} "
+                                          "(--strict)", "completeness"))
     return problems
 
 
@@ -239,8 +275,7 @@ def build_edition(project: Project, edition: Edition, ui, formats: list[str], st
     artifacts = [artifact_entry(staging, folder / artifact_name(edition, f), f) for f in FORMATS + CITATION_FORMATS
                  if (folder / artifact_name(edition, f)).exists()]
     return EditionResult(edition.tag, edition.language.native_name, edition.language.direction, edition.spec.status,
-                         edition.completeness, len(edition.fallbacks), expected.citation, artifacts,
-                         edition_inputs(project, edition)), problems
+                         edition.completeness, len(edition.fallbacks), expected.citation, artifacts), problems
 
 
 def render_format(fmt: str, project: Project, edition: Edition, ui, ast: dict, context: dict,
@@ -270,8 +305,10 @@ def _swap_into_place(staging: Path, dist: Path) -> None:
 
 
 def run_checks(project: Project, langs: list[str] | None = None, artifacts: str = "existing",
-               slugs: list[str] | None = None) -> list[Diagnostic]:
+               slugs: list[str] | None = None, strict: bool = False) -> list[Diagnostic]:
     """Every check; artifacts are read back when they exist ("existing"), always ("required") or never ("skip").
+
+    With `strict`, also what a `--strict` build refuses (`release_problems`, the same function the build asks).
 
     With `slugs`, only those publications are checked (their sources, catalogs and artifacts); the locale
     folders and the shared ui template are judged against every publication of the project.
@@ -279,6 +316,8 @@ def run_checks(project: Project, langs: list[str] | None = None, artifacts: str 
     loaded = load(project, langs, slugs)
     everyone = load(project, None, None, catalogs=False).publications if slugs else loaded.publications
     problems = list(loaded.problems)
+    for edition, _ui in loaded.editions:
+        problems += release_problems(edition, strict)
     problems += gate.check_locale_folders(project, everyone)
     problems += gate.check_generated_files(project, loaded, everyone)
     problems += gate.check_source_names(project, loaded.publications)
@@ -288,7 +327,7 @@ def run_checks(project: Project, langs: list[str] | None = None, artifacts: str 
                                                "back; move it away and build again", "artifact"))
     elif artifacts != "skip":
         problems += citations.check_artifacts(project.dist, loaded.editions, lambda edition, ui: expectations_for(
-            edition, edition_ast(project, edition, ui)), required=artifacts == "required", project=project)
+            edition, edition_ast(project, edition, ui)), required=artifacts == "required")
     return sorted(set(problems), key=lambda d: (d.path, d.line, d.check, d.message))
 
 

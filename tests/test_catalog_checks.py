@@ -14,7 +14,7 @@ from pubpipe.pipeline import Project, run_checks
 from pubpipe.source.languages import tag_from_catalog_dir
 from pubpipe.translate.catalogs import parse_po, serialize
 
-from .conftest import ROOT, SLUG, catalog_file
+from .conftest import ROOT, SLUG, catalog_file, replace_in
 
 
 def mutate(project: Path, lang: str, msgid_start: str, change, domain: str = SLUG) -> tuple[str, int]:
@@ -162,4 +162,9 @@ def test_rejected_entries_fall_back_and_strict_refuses(project, capsys):
     capsys.readouterr()
     assert main(["--quiet", "--strict", "--lang", "fr", "--format", "html"], project) == 1
     err = capsys.readouterr().err
-    assert "[no-raw-markup]" in err and "[completeness]" in err
+    assert "[no-raw-markup]" in err and "[completeness]" not in err  # a draft's threshold is 0 unless set
+    replace_in(project / "content" / SLUG / "publication.yaml", "  fr: {status: draft}",
+               "  fr: {status: draft, min_completeness: 1.0}")
+    assert main(["--quiet", "--strict", "--lang", "fr", "--format", "html"], project) == 1
+    err = capsys.readouterr().err
+    assert "[no-raw-markup]" in err and "[completeness]" in err  # at the rejected entry's line

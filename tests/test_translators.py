@@ -134,7 +134,7 @@ def test_status_counts_segments_and_words(project, capsys):
     assert fr_row["words"] - fr_row["words_translated"] == 2  # "Policy brief"
     assert main(["status"], project) == 0
     table = capsys.readouterr().out
-    assert re.search(r"content\s+fr\s+38/39\s+0\s+1\s+0\s+97%", table)
+    assert re.search(r"content\s+fr\s+38/39\s+0\s+0\s+1\s+0\s+97%", table)  # translated, reviewed, fuzzy, ...
 
 
 def test_pseudo_locale_lets_no_visible_string_escape(project, built):

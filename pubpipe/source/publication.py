@@ -144,8 +144,10 @@ def load_publication(root: Path) -> tuple[Publication | None, list[Diagnostic]]:
     editions = []
     for tag, spec in meta["languages"].items():
         spec = spec or {}
-        editions.append(EditionSpec(parse_language(tag), spec.get("status", "draft"),
-                                    float(spec.get("min_completeness", meta.get("min_completeness", 1.0))),
+        status = spec.get("status", "draft")
+        default = 1.0 if status == "official" else 0.0  # a draft is built at any completeness, --strict too
+        editions.append(EditionSpec(parse_language(tag), status,
+                                    float(spec.get("min_completeness", meta.get("min_completeness", default))),
                                     spec.get("digits", "latn") == "native"))
     publication = Publication(root.name, root, meta, lines, document, strings, references, tuple(editions), glossary,
                               ref_lines)

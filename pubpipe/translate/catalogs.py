@@ -24,6 +24,7 @@ from pubpipe.source.publication import Publication
 from pubpipe.source.segments import Segment
 from pubpipe.source.tokens import protected
 from pubpipe.translate.gnu import EXTRA_HEADERS, GettextMissing, gnu_layout, po_text
+from pubpipe.translate.review import is_untranslated_copy
 
 PO_LINE = re.compile(r'^(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?"(?:[^"\\]|\\.)*"$')
 PREVIOUS_LINE = re.compile(r'^(?:(?:msgctxt|msgid|msgid_plural)\s+)?"(?:[^"\\]|\\.)*"$')
@@ -238,6 +239,7 @@ class Translations:
     path: str | None
     catalog: Catalog | None
     rejected: frozenset[str] = frozenset()
+    official: bool = False  # in an official edition, a prose copy of the source counts as untranslated
 
     def state(self, msgid: str) -> str:
         """translated, missing (not in the catalog), untranslated, fuzzy or rejected (by a check).
@@ -252,6 +254,8 @@ class Translations:
             return "untranslated"
         if message.fuzzy:
             return "fuzzy"
+        if self.official and is_untranslated_copy(message):
+            return "untranslated"
         return "rejected" if msgid in self.rejected else "translated"
 
     def lookup(self, msgid: str) -> str | None:

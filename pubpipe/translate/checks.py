@@ -24,6 +24,7 @@ from pubpipe.source.glossary import Glossary
 from pubpipe.source.languages import Language
 from pubpipe.source.names import NameRules
 from pubpipe.source.tokens import CODE_SPAN, FOOTNOTE_REF, LINK_TARGET, PLACEHOLDER, PYTHON_FORMAT, URL, citation_keys
+from pubpipe.translate.review import is_intended_identical
 
 Finding = tuple[str, str]  # (severity, message)
 DIGITS = re.compile(r"\d+")
@@ -384,6 +385,8 @@ def check_message(message: Message, ctx: Context) -> Iterator[tuple[str, str, st
         source = str(ids[min(index, len(ids) - 1)])
         label = f"msgstr[{index}]: " if len(forms) > 1 else ""
         for name, check in ENTRY_CHECKS.items():
+            if name == "untranslated-copy" and is_intended_identical(message):
+                continue  # `# identical: intended`: the copy is the translation
             findings = list(check(source, target, ctx))
             for severity, text in findings:
                 yield name, severity, label + text

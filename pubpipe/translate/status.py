@@ -12,6 +12,8 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 
+from pubpipe.translate.review import is_reviewed
+
 WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 
 
@@ -23,6 +25,7 @@ class CatalogStatus:
     path: str
     total: int
     translated: int
+    reviewed: int  # translated entries marked `# reviewed` (translate/review.py)
     fuzzy: int
     untranslated: int
     obsolete: int
@@ -49,7 +52,7 @@ def words(text: str) -> int:
 
 def catalog_status(publication: str, domain: str, lang: str, path: Path | str, template: Catalog,
                    catalog: Catalog | None) -> CatalogStatus:
-    translated = fuzzy = untranslated = counted_words = done_words = 0
+    translated = reviewed = fuzzy = untranslated = counted_words = done_words = 0
     for entry in template:
         if not entry.id:
             continue
@@ -62,19 +65,20 @@ def catalog_status(publication: str, domain: str, lang: str, path: Path | str, t
             fuzzy += 1
         else:
             translated += 1
+            reviewed += is_reviewed(message)
             done_words += size
     obsolete = len(catalog.obsolete) if catalog is not None else 0
     total = translated + fuzzy + untranslated
-    return CatalogStatus(publication, domain, lang, str(path), total, translated, fuzzy, untranslated, obsolete,
-                         counted_words, done_words)
+    return CatalogStatus(publication, domain, lang, str(path), total, translated, reviewed, fuzzy, untranslated,
+                         obsolete, counted_words, done_words)
 
 
 def format_table(rows: list[CatalogStatus]) -> str:
     """A terminal table, one line per catalog."""
-    header = ("publication", "domain", "lang", "translated", "fuzzy", "untranslated", "obsolete", "segments",
-              "words")
-    body = [(r.publication, r.domain, r.lang, f"{r.translated}/{r.total}", str(r.fuzzy), str(r.untranslated),
-             str(r.obsolete), f"{r.percent:.0f}%", f"{r.percent_words:.0f}%") for r in rows]
+    header = ("publication", "domain", "lang", "translated", "reviewed", "fuzzy", "untranslated", "obsolete",
+              "segments", "words")
+    body = [(r.publication, r.domain, r.lang, f"{r.translated}/{r.total}", str(r.reviewed), str(r.fuzzy),
+             str(r.untranslated), str(r.obsolete), f"{r.percent:.0f}%", f"{r.percent_words:.0f}%") for r in rows]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     numeric = set(range(3, len(header)))
 

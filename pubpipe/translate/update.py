@@ -47,6 +47,7 @@ from pubpipe.translate.catalogs import (
     template_path,
 )
 from pubpipe.translate.gnu import msgcat, wrapped
+from pubpipe.translate.review import unmark_fuzzy
 from pubpipe.translate.ui import build_ui_template, ui_catalog_path, ui_template_path
 
 
@@ -143,6 +144,7 @@ def merge(existing_text: str, catalog: Catalog, template: Catalog) -> str:
             message.string = ""
             message.flags.discard("fuzzy")
             message.previous_id = []
+    unmark_fuzzy(catalog)
     drop_duplicates(catalog)
     return serialize(catalog, width)
 
