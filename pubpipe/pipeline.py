@@ -39,6 +39,7 @@ from pubpipe.translate.edition import Edition, make_edition
 from pubpipe.translate.review import is_reviewed
 from pubpipe.translate.ui import load_ui
 from pubpipe.verify import citations, gate
+from pubpipe.verify.inputs import edition_inputs
 from pubpipe.verify.pdf_fonts import pdf_font_problems
 
 # an entry error shows the source text instead, except with --strict; so does an unreviewed entry of an official
@@ -275,7 +276,8 @@ def build_edition(project: Project, edition: Edition, ui, formats: list[str], st
     artifacts = [artifact_entry(staging, folder / artifact_name(edition, f), f) for f in FORMATS + CITATION_FORMATS
                  if (folder / artifact_name(edition, f)).exists()]
     return EditionResult(edition.tag, edition.language.native_name, edition.language.direction, edition.spec.status,
-                         edition.completeness, len(edition.fallbacks), expected.citation, artifacts), problems
+                         edition.completeness, len(edition.fallbacks), expected.citation, artifacts,
+                         edition_inputs(project, edition)), problems
 
 
 def render_format(fmt: str, project: Project, edition: Edition, ui, ast: dict, context: dict,
@@ -327,7 +329,7 @@ def run_checks(project: Project, langs: list[str] | None = None, artifacts: str 
                                                "back; move it away and build again", "artifact"))
     elif artifacts != "skip":
         problems += citations.check_artifacts(project.dist, loaded.editions, lambda edition, ui: expectations_for(
-            edition, edition_ast(project, edition, ui)), required=artifacts == "required")
+            edition, edition_ast(project, edition, ui)), required=artifacts == "required", project=project)
     return sorted(set(problems), key=lambda d: (d.path, d.line, d.check, d.message))
 
 
