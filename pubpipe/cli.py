@@ -247,7 +247,7 @@ def cmd_check(project: Project, args: argparse.Namespace) -> int:
 
 def cmd_glossary(project: Project, args: argparse.Namespace) -> int:
     from pubpipe.source.files import write_atomic
-    from pubpipe.source.glossary import export_csv, export_tbx
+    from pubpipe.source.glossary import export_csv, export_name, export_tbx
 
     publications = _publications(project)
     if publications is None:
@@ -257,12 +257,14 @@ def cmd_glossary(project: Project, args: argparse.Namespace) -> int:
     for publication in publications:
         if publication.glossary is None:
             continue
-        tags = [s.language.tag for s in publication.editions if s.language.tag != publication.source_language]
-        for suffix, text in (("tbx", export_tbx(publication.glossary, tags)),
-                             ("csv", export_csv(publication.glossary, tags))):
-            path = out / f"{publication.slug}.{suffix}"
-            write_atomic(path, text, project.root)
-            print(f"wrote {path.relative_to(project.root)}")
+        source = publication.source_language
+        tags = [s.language.tag for s in publication.editions if s.language.tag != source and not s.language.is_pseudo]
+        for tag in tags:  # one file per language pair, as Weblate and Poedit import them
+            for suffix, text in (("tbx", export_tbx(publication.glossary, source, tag)),
+                                 ("csv", export_csv(publication.glossary, source, tag))):
+                path = out / export_name(publication.slug, tag, suffix)
+                write_atomic(path, text, project.root)
+                print(f"wrote {path.relative_to(project.root)}")
     return 0
 
 

@@ -179,11 +179,14 @@ def test_glossary_export_for_poedit_and_weblate(project):
     from pubpipe.cli import main
 
     assert main(["glossary"], project) == 0
-    tbx = etree.parse(str(project / "build" / "glossary" / f"{SLUG}.tbx"))
-    entries = tbx.findall(".//termEntry")
-    term = next(e for e in entries if e.get("id") == "offsetting")
-    languages = {s.get("{http://www.w3.org/XML/1998/namespace}lang"): s.findtext(".//term")
-                 for s in term.findall("langSet")}
-    assert languages["en"] == "offsetting" and languages["zh-Hans"] == "抵消" and languages["ar"] == "تعويض"
-    rows = list(csv.reader((project / "build" / "glossary" / f"{SLUG}.csv").open(encoding="utf-8")))
-    assert rows[0][:2] == ["id", "en"] and any(r[0] == "additionality" and "额外性" in r for r in rows)
+    folder = project / "build" / "glossary"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        f"{SLUG}-{lang}.{suffix}" for lang in ("zh-Hans", "fr", "es", "ar") for suffix in ("tbx", "csv"))
+    for lang, rendering in (("zh-Hans", "抵消"), ("ar", "تعويض"), ("fr", "compensation")):
+        tbx = etree.parse(str(folder / f"{SLUG}-{lang}.tbx"))
+        term = next(e for e in tbx.findall(".//termEntry") if e.get("id") == "offsetting")
+        languages = {s.get("{http://www.w3.org/XML/1998/namespace}lang"): s.findtext(".//term")
+                     for s in term.findall("langSet")}
+        assert languages == {"en": "offsetting", lang: rendering}
+    rows = list(csv.reader((folder / f"{SLUG}-zh-Hans.csv").open(encoding="utf-8")))
+    assert rows[0] == ["source", "target"] and ["additionality", "额外性"] in rows

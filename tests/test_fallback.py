@@ -105,3 +105,47 @@ def test_pdf_marks_the_fallback_span_english(fallback_build, lang):
     source = typst_source(edition, ast, project.templates, page_context(edition, ast)["typst"], ui)
     assert re.search(r'#text\(lang: "en", region: none\)\[In this brief', source)
     assert source.count('#text(lang: "en"') == 1  # only the fallback paragraph
+
+
+def _without_marks(node):
+    """The AST with every source-language span and div replaced by its content."""
+    if isinstance(node, list):
+        out = []
+        for child in node:
+            if isinstance(child, dict) and child.get("t") in ("Span", "Div") and ["lang", "en"] in child["c"][0][2]:
+                out += _without_marks(child["c"][1])
+            else:
+                out.append(_without_marks(child))
+        return out
+    if isinstance(node, dict):
+        return {key: _without_marks(value) for key, value in node.items()}
+    return node
+
+
+@pytest.mark.parametrize("root", ["content/outgrowing-offsetting", "tests/fixtures/field-note",
+                                  "tests/fixtures/tech-note", "tests/fixtures/scripts-sampler"])
+def test_marking_every_segment_keeps_the_document_structure(root):
+    """With no translation at all, every block stays what it was (headings, list items, footnotes, tables with
+    their captions, figures, quotations, definitions): the marks only add spans and divs."""
+    import json
+    from pathlib import Path
+
+    import pypandoc
+
+    from pubpipe.source.publication import load_publication
+    from pubpipe.translate.catalogs import Translations
+    from pubpipe.translate.edition import make_edition
+
+    folder = Path(__file__).resolve().parent.parent / root
+    candidates = [folder] if (folder / "publication.yaml").exists() else sorted(folder.glob("content/*"))
+    publication, problems = load_publication(candidates[0])
+    assert publication, problems
+    spec = next(s for s in publication.editions if s.language.tag != publication.source_language)
+    edition = make_edition(publication, spec, Translations(None, None))
+    assert edition.body.count("{lang=en dir=ltr}") > 0
+
+    def blocks(markdown: str) -> list:
+        return json.loads(pypandoc.convert_text(markdown, "json", format="markdown"))["blocks"]
+
+    source = (candidates[0] / "brief.md").read_text(encoding="utf-8")
+    assert _without_marks(blocks(edition.body)) == blocks(source)

@@ -84,18 +84,23 @@ def fill_placeholders(text: str, values: dict[str, str]) -> str:
 
 
 HEADING_PARTS = re.compile(r"(?P<marks>#{1,6}[ \t]+)(?P<text>.*?)(?P<attr>[ \t]+\{[^{}]*\})?[ \t]*$", re.S)
+TRAILING_ATTRIBUTES = re.compile(r"[ \t]+\{[^{}]*\}[ \t]*$")
 INLINE_KINDS = {"paragraph", "heading", "list-item", "footnote", "table-caption"}
-BLOCK_KINDS = {"table", "formula", "figure", "block-quote", "definition"}
+# not a table (its caption is a segment apart) nor a definition (a div would split the list): see mark_language
+BLOCK_KINDS = {"formula", "figure", "block-quote"}
+DEFINITION_LINE = re.compile(r"(?P<marker>[:~][ \t]+)(?P<text>.*)")
 
 
 def mark_language(segment: Segment, indent: str, lang: str, direction: str) -> str:
     """The source text of a fallback segment, marked as being in the source language.
 
     Inline content is wrapped in a bracketed span (after a heading's `#`, a list marker or a table
-    caption's prefix, before a heading's attributes), so the block stays what it was; a table, a
-    formula, a figure, a quotation or a definition at the top level goes into a div. What cannot
-    be wrapped without changing its structure (a block nested in a list or a footnote, a paragraph
-    that already is a lone bracketed span) is left as it was.
+    caption's prefix, before a heading's or a caption's attributes; a definition's term and each
+    definition), so the block stays what it was; a formula, a figure or a quotation at the top
+    level goes into a div. What cannot be wrapped
+    without changing its structure is left as it was: a block nested in a list or a footnote, a
+    paragraph of several blocks, and a table (a div between it and its caption, a segment of its
+    own, would part them).
     """
     text = segment.text
     attrs = f"{{lang={lang} dir={direction}}}"
@@ -103,6 +108,8 @@ def mark_language(segment: Segment, indent: str, lang: str, direction: str) -> s
         return text
     if segment.kind in BLOCK_KINDS or (segment.kind == "paragraph" and text.lstrip().startswith("![")):
         return text if indent else f"\n::: {attrs}\n{text}\n:::\n"
+    if segment.kind == "definition" and not indent:
+        return _mark_definition(text, attrs)
     if segment.kind not in INLINE_KINDS or "\n\n" in text:
         return text
     prefix, inner, suffix = "", text, ""
@@ -123,9 +130,21 @@ def mark_language(segment: Segment, indent: str, lang: str, direction: str) -> s
         caption = re.match(r"(Table:|:)[ \t]*", text)
         if caption:
             prefix, inner = caption.group(0), text[caption.end():]
+            attributes = TRAILING_ATTRIBUTES.search(inner)  # {#tbl-id} stays the table's
+            if attributes:
+                inner, suffix = inner[:attributes.start()], attributes.group(0)
     if not inner.strip() or inner.endswith("\\"):
         return text
     return f"{prefix}[{inner}]{attrs}{suffix}"
+
+
+def _mark_definition(text: str, attrs: str) -> str:
+    """`Term` and each one-line `:   definition` get a span; a definition with continuation lines stays as it was."""
+    lines = text.split("\n")
+    found = [DEFINITION_LINE.fullmatch(line) for line in lines[1:]]
+    if not lines[0].strip() or not all(found) or not all(m.group("text").strip() for m in found):
+        return text
+    return "\n".join([f"[{lines[0]}]{attrs}"] + [f"{m.group('marker')}[{m.group('text')}]{attrs}" for m in found])
 
 
 def make_edition(publication: Publication, spec: EditionSpec, translations: Translations) -> Edition:
