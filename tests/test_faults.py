@@ -208,10 +208,12 @@ def test_full_disk_tmpfs(tmp_path):
 
 # ---------------------------------------------------------------- rendering faults
 
-def test_missing_arabic_font_for_epub(project, monkeypatch, capsys):
+def test_missing_arabic_font_for_epub(project, monkeypatch, capsys, request):
     before = built_en(project)
     monkeypatch.chdir(project)
     regular_face = fonts._regular_face
+    fonts.family_coverage.cache_clear()  # coverage is cached per family: computed with the font gone, it must not
+    request.addfinalizer(fonts.family_coverage.cache_clear)  # outlive this test (later builds would lose Arabic)
     monkeypatch.setattr(fonts, "_regular_face", lambda family: None if family == "Noto Naskh Arabic"
                         else regular_face(family))
     capsys.readouterr()
