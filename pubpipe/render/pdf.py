@@ -48,64 +48,43 @@ def _environment(templates: Path, ui) -> jinja2.Environment:
     return env
 
 
-def with_equation_alt_text(ast: dict) -> dict:
-    """Wrap every formula, display or inline, in math.equation(alt: ...): PDF/UA-1 requires alt text."""
-    ast = copy.deepcopy(ast)
+def typst_opening(node: object) -> str | None:
+    """The Typst call that must enclose an inline node which pandoc's typst writer cannot express, or None.
 
-    def walk(node):
-        if isinstance(node, list):
-            out = []
-            for child in node:
-                if isinstance(child, dict) and child.get("t") == "Math":
-                    tex, block = child["c"][1], "true" if child["c"][0]["t"] == "DisplayMath" else "false"
-                    out += [
-                        # a content block, not an argument: what pandoc cannot convert comes out as
-                        # escaped text, which is valid markup but not valid code
-                        {"t": "RawInline",
-                         "c": ["typst", f"#math.equation(block: {block}, alt: {typst_string(tex)})["]},
-                        child,
-                        {"t": "RawInline", "c": ["typst", "]"]},
-                    ]
-                else:
-                    out.append(walk(child))
-            return out
-        if isinstance(node, dict):
-            return {k: walk(v) for k, v in node.items()}
-        return node
-
-    ast["blocks"] = walk(ast["blocks"])
-    return ast
-
-
-def with_span_languages(ast: dict) -> dict:
-    """What pandoc's typst writer drops: a Span's `lang` (a fallback passage in the source language).
-
-    The span's content goes into text(lang: ...), so hyphenation and the tagged PDF's /Lang follow it.
+    - every formula, display or inline, goes in math.equation(alt: ...): PDF/UA-1 requires alt text; a content
+      block, not an argument, since what pandoc cannot convert comes out as escaped text (valid markup only);
+    - a Span's `lang` (a fallback passage in the source language), which the writer drops, goes in
+      text(lang: ...), so hyphenation and the tagged PDF's /Lang follow it (never the edition's region).
     """
-    ast = copy.deepcopy(ast)
+    if not isinstance(node, dict):
+        return None
+    if node.get("t") == "Math":
+        block = "true" if node["c"][0]["t"] == "DisplayMath" else "false"
+        return f"#math.equation(block: {block}, alt: {typst_string(node['c'][1])})["
+    lang = dict(node["c"][0][2]).get("lang") if node.get("t") == "Span" else None
+    if lang:
+        language, _, region = lang.partition("-")
+        region = typst_string(region) if len(region) == 2 else "none"
+        return f"#text(lang: {typst_string(language)}, region: {region})["
+    return None
 
+
+def with_typst_wrappers(ast: dict) -> dict:
+    """A copy of the AST with each node `typst_opening` names enclosed in its Typst call (one walk, one copy)."""
     def walk(node):
         if isinstance(node, list):
             out = []
             for child in node:
-                lang = dict(child["c"][0][2]).get("lang") if isinstance(child, dict) and child.get("t") == "Span" \
-                    else None
-                if lang:
-                    child["c"][1] = walk(child["c"][1])
-                    language, _, region = lang.partition("-")
-                    region = typst_string(region) if len(region) == 2 else "none"  # not the edition's region
-                    out += [{"t": "RawInline",
-                             "c": ["typst", f"#text(lang: {typst_string(language)}, region: {region})["]},
-                            child, {"t": "RawInline", "c": ["typst", "]"]}]
-                else:
-                    out.append(walk(child))
+                opening = typst_opening(child)
+                child = walk(child) if not (isinstance(child, dict) and child.get("t") == "Math") else child
+                out += [{"t": "RawInline", "c": ["typst", opening]}, child,
+                        {"t": "RawInline", "c": ["typst", "]"]}] if opening else [child]
             return out
         if isinstance(node, dict):
             return {k: walk(v) for k, v in node.items()}
-        return node
+        return copy.deepcopy(node)
 
-    ast["blocks"] = walk(ast["blocks"])
-    return ast
+    return {**ast, "blocks": walk(ast["blocks"])}
 
 
 NOTICE_BOX = 'fill: rgb("#fff6db"), inset: (x: 9pt, y: 7pt), width: 100%, stroke: ({side}: 3pt + rgb("#c99a06"))'
@@ -140,7 +119,7 @@ def with_block_directions(ast: dict, direction: str) -> dict:
 
 def typst_source(edition: Edition, ast: dict, templates: Path, context: dict, ui) -> str:
     pictured = for_typst(ast, edition.publication.root, stringify)
-    marked = with_span_languages(with_equation_alt_text(pictured))
+    marked = with_typst_wrappers(pictured)
     body = write(with_block_directions(marked, edition.language.direction), "typst-citations", ["--wrap=none"])
     # the stack from everything the PDF prints (body, notices, references, metadata): the AST's strings
     stack: FontStack = stack_for(edition.language, json.dumps(ast, ensure_ascii=False))
