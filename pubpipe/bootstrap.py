@@ -18,7 +18,10 @@ import sys
 from pathlib import Path
 
 BUILD_PACKAGES = ["poppler-utils", "gettext"]  # gettext: update writes catalogs as msgcat does; fonts: font_packages()
-TEST_PACKAGES = ["default-jre-headless"]
+# the outside referees of the tests and the verify stage: Java (EPUBCheck, the Nu checker), qpdf, biber,
+# LibreOffice (reads the DOCX back), Debian's chromium (axe-core, DAISY Ace, serve) and node for tools/referees
+TEST_PACKAGES = ["default-jre-headless", "qpdf", "biber", "libreoffice-writer-nogui", "chromium", "nodejs", "npm"]
+REFEREES = Path("tools") / "referees"  # package.json + package-lock.json: the npm referees, pinned
 TEST_FIXTURES = Path("tests") / "fixtures"  # publications of the tests (scripts-sampler): their fonts too, for `test`
 FONT_TABLE = Path(__file__).resolve().parent / "render" / "scripts.json"  # the table pubpipe.render.fonts reads
 CODE_FACE = "Noto Sans Mono"
@@ -35,6 +38,10 @@ def _installed(package: str) -> bool:
     if package == "poppler-utils" and shutil.which("pdftotext"):
         return True
     if package == "chromium" and shutil.which("chromium"):
+        return True
+    if package in ("nodejs", "npm", "qpdf", "biber") and shutil.which(package.replace("nodejs", "node")):
+        return True
+    if package == "libreoffice-writer-nogui" and shutil.which("soffice"):
         return True
     result = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
     return result.returncode == 0 and "install ok installed" in result.stdout
@@ -117,6 +124,27 @@ def ensure_venv(root: Path, extras: str) -> Path:
     return python
 
 
+def ensure_referees(root: Path) -> None:
+    """`npm ci` the pinned npm referees once per lock file; install scripts off (nothing is downloaded:
+    puppeteer and electron would fetch browsers), Debian's chromium is used instead."""
+    folder = root / REFEREES
+    lock = folder / "package-lock.json"
+    stamp = folder / "node_modules" / ".installed"
+    if not lock.exists() or not shutil.which("npm"):
+        return  # the tests that need them say so and skip (or fail under CI)
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print("setting up: npm ci in tools/referees (pinned in package-lock.json)", file=sys.stderr, flush=True)
+    env = {**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1", "ELECTRON_SKIP_BINARY_DOWNLOAD": "1"}
+    result = subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+                            cwd=folder, env=env, stdout=subprocess.DEVNULL)
+    if result.returncode == 0:
+        stamp.write_text(digest)
+    else:
+        print("error: npm ci failed in tools/referees; the browser and validator tests cannot run", file=sys.stderr)
+
+
 def ensure(root: Path, for_tests: bool, previews: bool = False) -> None:
     """Make sure everything is installed, then continue inside .venv (re-exec once)."""
     if os.environ.get(MARKER) == "1":
@@ -125,5 +153,7 @@ def ensure(root: Path, for_tests: bool, previews: bool = False) -> None:
     ensure_system_packages(font_packages(languages) + BUILD_PACKAGES + (TEST_PACKAGES if for_tests else [])
                            + (PREVIEW_PACKAGES if previews else []))
     python = ensure_venv(root, "test" if for_tests else "")
+    if for_tests:
+        ensure_referees(root)
     os.environ[MARKER] = "1"
     os.execv(str(python), [str(python), *sys.argv])
