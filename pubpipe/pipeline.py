@@ -8,7 +8,6 @@ unless every stage before it succeeded.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import tempfile
@@ -29,6 +28,7 @@ from pubpipe.render.fonts import check_families, font_problems, missing_families
 from pubpipe.render.page import notice_markdown, page_context, render_html
 from pubpipe.render.pdf import compile_pdf, typst_source
 from pubpipe.render.record import edition_record, write_citation_files
+from pubpipe.source import provenance
 from pubpipe.source.figures import check_figures
 from pubpipe.source.languages import PSEUDO, parse_language
 from pubpipe.source.project import Project
@@ -174,16 +174,16 @@ def release_problems(edition: Edition, strict: bool) -> list[Diagnostic]:
     return problems
 
 
-def source_date_epoch(publications: list[Publication]) -> int:
-    """SOURCE_DATE_EPOCH if set, else the first publication's date: never the clock."""
+def source_date_epoch(publications: list[Publication], project: Project | None = None) -> int:
+    """SOURCE_DATE_EPOCH if set, else the last commit touching the publications (or their date): never the clock."""
     value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if value:  # ASCII digits only: str.isdigit() also accepts '²', which int() refuses; at most 9999-12-31
         if not (value.isascii() and value.isdigit()) or len(value) > 12 or int(value) > 253402300799:
             raise PipelineError([error("SOURCE_DATE_EPOCH", 1, "SOURCE_DATE_EPOCH must be a whole number of seconds "
                                        f"since 1970-01-01 UTC, up to the year 9999, not {value!r}", "environment")])
         return int(value)
-    year = publications[0].year if publications else 2026
-    return int(dt.datetime(year, 1, 1, tzinfo=dt.UTC).timestamp())
+    # [release helper] the default lives in source/provenance.py: last commit of content/<slug>/ and its catalogs
+    return provenance.source_date_epoch(project or Project(Path.cwd()), publications)
 
 
 def build(project: Project, langs: list[str] | None = None, formats: list[str] | None = None,
@@ -200,7 +200,7 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
     blocking = problems if strict else [p for p in problems if p.check not in DEMOTING_CHECKS]
     raise_if_errors(blocking)
     warnings = [p for p in problems if p not in blocking or p.severity != "error"]
-    epoch = source_date_epoch(loaded.publications)
+    epoch = source_date_epoch(loaded.publications, project)
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
     partial = bool(langs or slugs) or formats != list(FORMATS)
     with publish.staging_folder(project.root, project.dist, notice or report) as staging:
