@@ -19,6 +19,9 @@ FOOTNOTE_LABEL = re.compile(r"\[\^[^\]\s]+\]:[ \t]*")
 FENCE = re.compile(r"[ \t]{0,3}(`{3,}|~{3,})")
 DIV_FENCE = re.compile(r"[ \t]*:{3,}")
 LEAD = re.compile(r"[ \t]*")
+# alt="..." on a div's fence line (the formula's alternative text), with pandoc's backslash escapes
+FENCE_ALT = re.compile(r'(?P<before>[ \t]*:{3,}[ \t]*\{[^\n]*?(?<![\w-])alt=")'
+                       r'(?P<value>(?:[^"\\\n]|\\.)*)(?P<after>"[^\n]*\n?)')
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class Segment:
     """One translatable block: its Markdown is the catalog's msgid."""
 
     text: str
-    kind: str  # heading, paragraph, list-item, footnote, formula, table, metadata
+    kind: str  # heading, paragraph, list-item, footnote, formula, table, metadata, alt
     path: str
     line: int  # 1-based line of the block's first character in `path`
     note: str = ""  # what the translator should know (e.g. the footnote label)
@@ -42,6 +45,7 @@ class Slot:
 
     segment: Segment
     indent: str
+    quoted: str | None = None  # an attribute value: the text as written there (escaped); translations get escaped
 
 
 Piece = str | Slot
@@ -100,7 +104,13 @@ def segment_markdown(source: str, path: str = "<string>") -> SegmentedDocument:
     while i < len(lines):
         line = lines[i]
         fence = FENCE.match(line)
-        if _is_blank(line) or DIV_FENCE.match(line) or line.lstrip().startswith("<!--"):
+        alt = FENCE_ALT.fullmatch(line)
+        if alt:  # the alternative text is a segment of its own; the rest of the fence line stays literal
+            value = alt.group("value")
+            pieces += [alt.group("before"), Slot(Segment(unescape_attribute(value), "alt", path, i + 1), "", value),
+                       alt.group("after")]
+            i += 1
+        elif _is_blank(line) or DIV_FENCE.match(line) or line.lstrip().startswith("<!--"):
             pieces.append(line)
             i += 1
         elif fence:
@@ -187,6 +197,16 @@ def _slot(lines: list[str], path: str, line_no: int, prefix: str, kind: str,
         yield trailer
 
 
+def unescape_attribute(value: str) -> str:
+    """A quoted pandoc attribute value as text: `\\"` is a quote, `\\\\` a backslash."""
+    return re.sub(r"\\(.)", r"\1", value)
+
+
+def escape_attribute(text: str) -> str:
+    """Plain text as a quoted pandoc attribute value on one line: a translation stays text, whatever it holds."""
+    return " ".join(text.split()).replace("\\", "\\\\").replace('"', '\\"')
+
+
 def reassemble(document: SegmentedDocument, translate: Callable[[Segment], str | None]) -> str:
     """Rebuild the Markdown, replacing each segment by its translation when there is one."""
     out: list[str] = []
@@ -195,6 +215,9 @@ def reassemble(document: SegmentedDocument, translate: Callable[[Segment], str |
             out.append(piece)
             continue
         text = translate(piece.segment)
+        if piece.quoted is not None:
+            out.append(piece.quoted if text is None or text == piece.segment.text else escape_attribute(text))
+            continue
         if text is None:
             text = piece.segment.text
         out.append(text.replace("\n", "\n" + piece.indent) if piece.indent else text)

@@ -41,6 +41,8 @@ KIND_NOTES = {
     "block-quote": "Block quote. Keep the '>' at the start of every line.",
     "definition": "Definition list: the term, then its definition. Keep the ':' that starts the definition line.",
     "metadata": "Metadata string.",
+    "alt": ("Alternative text of the formula below: one plain sentence read aloud in place of the formula "
+            "(screen readers, PDF, EPUB, DOCX). Plain text only: no markup, no TeX."),
 }
 WIDTH = 79  # GNU gettext's page width; 0 means GNU's --no-wrap
 KNOWN_HEADERS = {"project-id-version", "report-msgid-bugs-to", "pot-creation-date", "po-revision-date",
