@@ -1,4 +1,12 @@
-"""dist/index.html: every publication and edition of the release, with its downloads."""
+"""dist/index.html: the landing page of the series, what readers and partners open first.
+
+Each publication with its cover (page 1 of its PDF), title, subtitle, genre
+and date; each edition in one table row with the same column order whatever
+its language: the language named in itself, official or draft and how
+complete, every file with its format, size and SHA-256, and the "Cite"
+downloads. Only the text inside a cell takes its language's `lang` and `dir`,
+so an Arabic row keeps its links where every other row has them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,26 @@ from babel.support import NullTranslations
 
 from pubpipe.render.html import environment, render_page, stylesheet
 
+FORMAT_LABELS = {"html": "HTML", "pdf": "PDF", "epub": "EPUB", "docx": "DOCX", "bib": "BibLaTeX (.bib)",
+                 "ris": "RIS (.ris)", "zenodo": "Zenodo deposit (.json)"}
+CITE_FORMATS = ("bib", "ris", "zenodo")
+FEED, OPDS = "feed.atom", "opds.xml"
+OPDS_TYPE = "application/atom+xml;profile=opds-catalog;kind=acquisition"
+
+
+def file_size(size: int) -> str:
+    """Sizes as a reader expects them: 940 B, 12 KB, 1.4 MB (powers of 1000)."""
+    if size < 1000:
+        return f"{size} B"
+    if size < 1_000_000:
+        return f"{size / 1000:.0f} KB"
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def _file(artifact: dict) -> dict:
+    return {"label": FORMAT_LABELS.get(artifact["format"], artifact["format"].upper()), "href": artifact["path"],
+            "size": file_size(artifact["bytes"]), "sha256": artifact["sha256"], "format": artifact["format"]}
+
 
 def render_index(templates: Path, manifest: dict) -> str:
     env = environment(templates, NullTranslations())
@@ -16,13 +44,18 @@ def render_index(templates: Path, manifest: dict) -> str:
     for pub in manifest["publications"]:
         editions = []
         for e in pub["editions"]:
+            record = e.get("record") or {}
             editions.append({
-                "lang": e["lang"], "dir": e["dir"], "name": e["name"],
+                "lang": e["lang"], "dir": e["dir"], "name": e["name"], "title": record.get("title", ""),
                 "href": f"{pub['slug']}/{e['lang']}/index.html",
-                "status_label": e["status"],
-                "completeness_label": format_percent(e["completeness"], locale="en") + " translated",
-                "downloads": [{"format": a["format"], "href": a["path"]} for a in e["artifacts"]
-                              if a["format"] != "html"],
+                "status": "Official" if e["status"] == "official" else "Draft",
+                "completeness": format_percent(e["completeness"], locale="en") + " translated",
+                "files": [_file(a) for a in e["artifacts"] if a["format"] not in CITE_FORMATS],
+                "cite": [_file(a) for a in e["artifacts"] + ([e["deposit"]] if e.get("deposit") else [])
+                         if a["format"] in CITE_FORMATS],
             })
-        publications.append({**pub, "editions": editions})
-    return render_page(env, "index.html.j2", publications=publications, css=stylesheet(templates))
+        source = next((e.get("record") or {} for e in pub["editions"] if e["lang"] == pub["source_language"]), {})
+        publications.append({**pub, "editions": editions, "genre": source.get("genre", ""),
+                             "date": source.get("date", str(pub.get("year", ""))), "cover": pub.get("cover")})
+    return render_page(env, "index.html.j2", publications=publications, css=stylesheet(templates),
+                       feed=FEED, opds=OPDS, opds_type=OPDS_TYPE)

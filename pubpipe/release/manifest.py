@@ -23,6 +23,7 @@ class Artifact:
     path: str  # relative to dist/
     sha256: str
     bytes: int
+    inputs: str = ""  # SHA-256 of the artifact's cache key: everything that shaped its bytes (release/cache.py)
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,13 @@ class EditionResult:
     suggested_citation: str
     artifacts: list[Artifact] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)  # what it was built from: path -> SHA-256 (verify.inputs)
+    record: dict = field(default_factory=dict)  # the edition's bibliographic record (source/record.Record): feeds,
+    # the landing page and the deposit metadata are written from it
 
 
-def artifact_entry(dist: Path, path: Path, fmt: str) -> Artifact:
+def artifact_entry(dist: Path, path: Path, fmt: str, inputs: str = "") -> Artifact:
     data = path.read_bytes()
-    return Artifact(fmt, str(path.relative_to(dist)), hashlib.sha256(data).hexdigest(), len(data))
+    return Artifact(fmt, str(path.relative_to(dist)), hashlib.sha256(data).hexdigest(), len(data), inputs)
 
 
 def read_manifest(dist: Path) -> dict:
@@ -51,11 +54,12 @@ def read_manifest(dist: Path) -> dict:
 
 
 def merge_manifest(previous: dict, publications: list[Publication], results: dict[str, list[EditionResult]],
-                   dist: Path) -> dict:
+                   dist: Path, project=None, epoch: int | None = None) -> dict:
     """New results replace old ones; editions not rebuilt this time keep their entries if their files exist.
 
     Publications not loaded this time (a build of `--publication X`) keep their previous entries, in the
-    previous order, with the editions whose files are still there.
+    previous order, with the editions whose files are still there. With `project` and `epoch`, the release
+    provenance is added (release/provenance.py).
     """
     old = {p["slug"]: {e["lang"]: e for e in p.get("editions", [])} for p in previous.get("publications", [])}
     loaded = {publication.slug for publication in publications}
@@ -71,5 +75,11 @@ def merge_manifest(previous: dict, publications: list[Publication], results: dic
                 and all((dist / a["path"]).exists() for a in editions[tag]["artifacts"])]
         out.append({"slug": publication.slug, "title": publication.strings["title"].text,
                     "subtitle": publication.strings["subtitle"].text, "year": publication.year,
-                    "source_language": publication.source_language, "editions": kept})
-    return {"publications": sorted(out, key=lambda p: p["slug"])}
+                    "source_language": publication.source_language, "series": publication.meta.get("series", ""),
+                    "genre_kind": publication.genre_kind, "languages": order, "editions": kept})
+    manifest = {"publications": sorted(out, key=lambda p: p["slug"])}
+    if project is not None and epoch is not None:
+        from pubpipe.release.provenance import annotate
+
+        manifest = annotate(manifest, project, epoch)
+    return manifest

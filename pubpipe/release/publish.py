@@ -87,8 +87,9 @@ def staging_folder(root: Path, dist: Path, notice: Callable[[str], None]) -> Ite
         tidy(root, dist)
         if os.path.lexists(dist) and not dist.is_dir():
             raise _fail(dist, f"{dist.name} is not a folder; move it away or delete it, then build again")
-        try:
-            staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+        try:  # beside dist/, so the swap is a rename on one filesystem (dist/ may be elsewhere: --dist)
+            dist.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=dist.parent))
         except OSError as exc:
             raise _fail(root, f"cannot create a staging folder in {root}: {reason(exc)}; "
                               f"{dist.name}/ was left as it was") from None
@@ -243,3 +244,35 @@ def edition_failure(exc: Exception, edition, dist: Path, staging: Path, artifact
     else:
         path, doing = folder, "(reading it with pandoc)"
     return error(path, 1, f"cannot build the {edition.tag} edition {doing}: {reason(exc, staging, dist)}", "render")
+
+
+BUILD_FOLDERS = ("build",)  # caches and review material (build/glossary, build/previews, a build cache)
+
+
+def clean(root: Path, dist: Path) -> list[Path]:
+    """Remove what builds write (dist/, build/, leftover staging and old folders), never sources or catalogs.
+
+    Refuses, without waiting, while a build holds the lock: deleting dist/ under it would lose its release.
+    """
+    path = root / LOCK_NAME
+    fd = os.open(path, os.O_RDONLY) if path.exists() else None
+    try:
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise _fail(path, "a build is running in this project (it holds the build lock); wait for it to "
+                                  "finish, then clean") from None
+        removed = []
+        targets = [dist] + [root / name for name in BUILD_FOLDERS] + sorted(root.glob(STAGING_PREFIX + "*")) \
+            + sorted(root.glob(OLD_PREFIX + "*"))
+        for target in targets:
+            if os.path.lexists(target):
+                remove(target)
+                if os.path.lexists(target):
+                    raise _fail(target, f"cannot remove {display_path(target)}; check its permissions")
+                removed.append(target)
+        return removed
+    finally:
+        if fd is not None:
+            os.close(fd)

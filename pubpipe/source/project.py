@@ -11,11 +11,12 @@ DEFAULT_STYLE = "iyrp-author-date"  # templates/csl/<name>.csl, when publication
 @dataclass(frozen=True)
 class Project:
     root: Path
+    dist_dir: Path | None = None  # `--dist DIR`: the release goes there instead of <root>/dist
 
     content = property(lambda self: self.root / "content")
     templates = property(lambda self: self.root / "templates")
     locales = property(lambda self: self.root / "locales")
-    dist = property(lambda self: self.root / "dist")
+    dist = property(lambda self: self.dist_dir or self.root / "dist")
     csl_dir = property(lambda self: self.root / "templates" / "csl")
     csl = property(lambda self: self.csl_dir / f"{DEFAULT_STYLE}.csl")
 

@@ -1,0 +1,32 @@
+"""dist/SHA256SUMS: every file of the release with its SHA-256, in the form `sha256sum -c` reads.
+
+Listed in byte order of their paths relative to dist/, so the file is the
+same wherever the release was built or merged; SHA256SUMS leaves itself out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+NAME = "SHA256SUMS"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def release_files(folder: Path) -> list[str]:
+    """Every regular file under `folder` but SHA256SUMS, as POSIX paths relative to it, in byte order."""
+    names = [path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()
+             and not path.is_symlink()]
+    return sorted((name for name in names if name != NAME), key=lambda name: name.encode("utf-8"))
+
+
+def sha256sums(folder: Path) -> str:
+    """`<sha256>  <path>` per line (two spaces: text mode, as sha256sum writes it)."""
+    return "".join(f"{file_sha256(folder / name)}  {name}\n" for name in release_files(folder))

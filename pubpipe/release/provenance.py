@@ -1,0 +1,87 @@
+"""Provenance of a release, recorded in manifest.json: what it was built from and with.
+
+The source commit and whether the tree was clean (source/provenance.py), the
+SOURCE_DATE_EPOCH it was stamped with, the versions of the tools that shape
+the bytes (pandoc, typst, babel, python, pubpipe) and the SHA-256 of every
+font file the PDFs could draw from. Per edition, the catalog's revision date
+(PO-Revision-Date); per artifact, one SHA-256 over its inputs (`inputs`: the build
+graph's cache key when it made one, else the edition's inputs). Shards of a
+release merge only if these agree (release/merge.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import re
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+from pubpipe.release.checksums import file_sha256
+from pubpipe.render.fonts import _typst_fonts, stack_for
+from pubpipe.source.languages import parse_language
+from pubpipe.source.provenance import source_commit
+
+REVISION = re.compile(r'^"PO-Revision-Date: *([^\\"]*)', re.M)
+
+
+def tool_versions() -> dict[str, str]:
+    import babel
+    import pypandoc
+
+    def version(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "unknown"
+
+    return {"pandoc": pypandoc.get_pandoc_version(), "typst": version("typst"), "babel": babel.__version__,
+            "python": platform.python_version(), "pubpipe": version("pubpipe")}
+
+
+@cache
+def _font_hash(path: str) -> str:
+    return file_sha256(Path(path))
+
+
+def font_files(tags: list[str]) -> dict[str, str]:
+    """path -> SHA-256 of every installed font file of the families in these languages' stacks."""
+    families = {family for tag in tags for family in stack_for(parse_language(tag)).families}
+    paths = sorted({str(face.path) for face in _typst_fonts() if face.family in families and face.path})
+    return {path: _font_hash(path) for path in paths}
+
+
+def catalog_revision(root: Path, inputs: dict[str, str], slug: str) -> str | None:
+    """The PO-Revision-Date of the edition's content catalog (None for the source edition)."""
+    catalog = next((name for name in sorted(inputs) if name.endswith(f"/LC_MESSAGES/{slug}.po")), None)
+    if catalog is None:
+        return None
+    try:
+        found = REVISION.search((root / catalog).read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    return found.group(1).strip() if found else None
+
+
+def inputs_digest(inputs: dict[str, str]) -> str:
+    """One SHA-256 over a map of input path -> SHA-256 (canonical JSON)."""
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def annotate(manifest: dict, project, epoch: int) -> dict:
+    """Add the release provenance to a manifest: top level, per edition and per artifact."""
+    pdf_tags = sorted({e["lang"] for p in manifest["publications"] for e in p["editions"]
+                       if any(a["format"] == "pdf" for a in e["artifacts"])})
+    for publication in manifest["publications"]:
+        for edition in publication["editions"]:
+            edition["catalog_revision"] = catalog_revision(project.root, edition.get("inputs", {}),
+                                                           publication["slug"])
+            for artifact in edition["artifacts"]:  # the build graph records its cache key's hash when it has one
+                if not artifact.get("inputs"):
+                    artifact["inputs"] = inputs_digest(edition.get("inputs", {}))
+    commit = source_commit(project)
+    manifest["provenance"] = {"source_commit": commit["commit"], "tree_clean": commit["clean"],
+                              "source_date_epoch": epoch, "tools": tool_versions(), "fonts": font_files(pdf_tags)}
+    return manifest
