@@ -8,26 +8,25 @@ unless every stage before it succeeded.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pubpipe.diagnostics import Diagnostic, PipelineError, error, raise_if_errors
-from pubpipe.release import publish
-from pubpipe.release.index import render_index
+from pubpipe.release import graph, publish
+from pubpipe.release.cache import Store
+from pubpipe.release.finish import finish
+from pubpipe.release.keys import artifact_key
 from pubpipe.release.manifest import EditionResult, artifact_entry, merge_manifest, read_manifest
-from pubpipe.render import pandoc_ast
 from pubpipe.render.artifacts import CITATION_FORMATS, FORMATS, artifact_name
 from pubpipe.render.docx import reference_docx, render_docx
 from pubpipe.render.epub import render_epub
 from pubpipe.render.fonts import check_families, font_problems, missing_families, stack_for, uncovered
-from pubpipe.render.page import notice_markdown, page_context, render_html
+from pubpipe.render.page import edition_ast, page_context, write_html_edition
 from pubpipe.render.pdf import compile_pdf, typst_source
-from pubpipe.render.record import edition_record, write_citation_files
 from pubpipe.source import provenance
 from pubpipe.source.figures import check_figures
 from pubpipe.source.languages import PSEUDO, parse_language
@@ -39,6 +38,7 @@ from pubpipe.translate.edition import Edition, make_edition
 from pubpipe.translate.review import is_reviewed
 from pubpipe.translate.ui import load_ui
 from pubpipe.verify import citations, gate
+from pubpipe.verify.citations import expectations_for
 from pubpipe.verify.inputs import edition_inputs
 from pubpipe.verify.pdf_fonts import pdf_font_problems
 
@@ -46,6 +46,7 @@ from pubpipe.verify.pdf_fonts import pdf_font_problems
 # edition (a preview still builds; a release refuses it)
 DEMOTING_CHECKS = set(ENTRY_CHECKS) | {"review"}
 Report = Callable[[str], None]
+Progress = Callable[[dict], None]
 
 
 @dataclass(frozen=True)
@@ -188,11 +189,13 @@ def source_date_epoch(publications: list[Publication], project: Project | None =
 
 def build(project: Project, langs: list[str] | None = None, formats: list[str] | None = None,
           slugs: list[str] | None = None, strict: bool = False, report: Report = lambda _: None,
-          notice: Report | None = None) -> dict:
+          notice: Report | None = None, progress: Progress | None = None) -> dict:
     """Build the selected editions and formats into dist/; return the manifest.
 
     One build at a time per checkout (publish.py): the lock is held from reading the previous dist/ to the
-    swap, and `notice` (default: `report`) hears once if this build waits for another one.
+    swap, and `notice` (default: `report`) hears once if this build waits for another one. `progress` hears
+    an event as each artifact starts and is done (built or taken from the cache); without it, `report`
+    gets one line per artifact.
     """
     formats = [f for f in FORMATS if f in (formats or FORMATS)]
     loaded = load(project, langs, slugs)
@@ -203,81 +206,197 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
     epoch = source_date_epoch(loaded.publications, project)
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
     partial = bool(langs or slugs) or formats != list(FORMATS)
+    progress = progress or report_lines(report)
     with publish.staging_folder(project.root, project.dist, notice or report) as staging:
         if partial:  # a subset updates the release; a full build replaces it
             publish.copy_previous(project.dist, staging)
         previous = read_manifest(staging)
+        store = Store(project.root)
+        jobs = [plan_edition(project, store, edition, ui, formats, staging, epoch, previous)
+                for edition, ui in loaded.editions]
+        for job in jobs:
+            report_translated(job.edition, report)
+            for event in job.events:
+                progress(event)
+        todo = [job for job in jobs if job.todo]
+        with tempfile.TemporaryDirectory(prefix="pubpipe-") as scratch:
+            outcomes = graph.run(len(todo), lambda index, emit: build_edition(
+                project, todo[index], staging, Path(scratch), epoch, store, emit), graph.worker_count(), progress)
+        built = {id(job): outcome for job, outcome in zip(todo, outcomes, strict=True)}
         results: dict[str, list[EditionResult]] = {}
         failures: list[Diagnostic] = []
-        with tempfile.TemporaryDirectory(prefix="pubpipe-") as scratch:
-            for edition, ui in loaded.editions:
-                try:
-                    result, found = build_edition(project, edition, ui, formats, staging, Path(scratch), epoch,
-                                                  report)
-                except Exception as exc:  # any failure of one edition is reported, with the rest
-                    failures.append(publish.edition_failure(exc, edition, project.dist, staging, artifact_name))
-                    continue
-                results.setdefault(edition.publication.slug, []).append(result)
-                failures += found
+        for job in jobs:
+            result, found = built.get(id(job)) or (cached_result(project, job, staging), [])
+            if result is not None:
+                results.setdefault(job.edition.publication.slug, []).append(result)
+            failures += found
         raise_if_errors(failures)
-        manifest = merge_manifest(previous, loaded.publications, results, staging)
-        publish.write(staging, project.dist, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2)
-                      + "\n")
-        publish.write(staging, project.dist, "index.html", render_index(project.templates, manifest))
+        manifest = merge_manifest(previous, loaded.publications, results, staging, project, epoch)
+        # [release helper] deposits, covers, manifest.json, index.html, feeds and SHA256SUMS (release/finish.py)
+        finish(project.templates, staging, project.dist, manifest)
         _swap_into_place(staging, project.dist)
     report(f"manifest: {project.dist / 'manifest.json'}")
     return manifest, warnings
 
 
-def edition_ast(project: Project, edition: Edition, ui) -> dict:
-    """The one pandoc parse of an edition (notices, body, back matter), with citeproc."""
-    return pandoc_ast.parse(edition, project.style(edition.publication.citation_style),
-                            notice_markdown(project.templates, edition, ui))
-
-
-def expectations_for(edition: Edition, ast: dict) -> citations.Expected:
-    """What each artifact of the edition must carry, from the sources: the citation gate's reference."""
-    plain = {key: pandoc_ast.meta_string(ast, key) for key in ("title", "genre", "citation_label")}
-    keys = edition.publication.meta.get("key_references", [])
-    return citations.Expected(pandoc_ast.suggested_citation(ast), plain["citation_label"],
-                              {key: pandoc_ast.reference_entry(ast, key) for key in keys},
-                              edition_record(edition, plain["title"], plain["genre"]))
-
-
-def build_edition(project: Project, edition: Edition, ui, formats: list[str], staging: Path, scratch: Path,
-                  epoch: int, report: Report) -> tuple[EditionResult, list[Diagnostic]]:
-    """Stages 5-7 for one edition: parse once, render each format, verify each artifact."""
-    pub = edition.publication
-    folder = staging / pub.slug / edition.tag
-    folder.mkdir(parents=True, exist_ok=True)
-    ast = edition_ast(project, edition, ui)
-    expected = expectations_for(edition, ast)
+def report_translated(edition: Edition, report: Report) -> None:
     if not edition.is_source:
-        report(f"[{pub.slug} {edition.tag}] {edition.segment_count - len(edition.fallbacks)} of "
+        report(f"[{edition.publication.slug} {edition.tag}] {edition.segment_count - len(edition.fallbacks)} of "
                f"{edition.segment_count} segments translated; {len(edition.fallbacks)} fall back to "
-               f"{pub.source_language} (untranslated, fuzzy or rejected by a check)")
-    context = page_context(edition, ast)
-    problems: list[Diagnostic] = []
-    for fmt in [f for f in ("pdf", "epub", "docx", "html") if f in formats]:
-        started = time.perf_counter()
-        target = folder / artifact_name(edition, fmt)
-        try:
-            written = render_format(fmt, project, edition, ui, ast, context, expected, target, scratch, epoch)
-            if fmt == "pdf":
-                problems += [error(target.relative_to(staging), 1, sentence, "font-coverage")
-                             for sentence in pdf_font_problems(target, stack_for(edition.language))]
-            for path in written:
-                problems += citations.verify_artifact(path, f"dist/{path.relative_to(staging)}", expected,
-                                                      edition.language.pdf_lang)
-        except Exception as exc:  # reported with its format; the other editions go on
-            raise publish.FormatFailure(fmt) from exc
-        report(f"[{pub.slug} {edition.tag}] {fmt:<4} -> dist/{target.relative_to(staging)} "
-               f"({target.stat().st_size / 1024:.0f} KB, {time.perf_counter() - started:.2f} s)")
-    artifacts = [artifact_entry(staging, folder / artifact_name(edition, f), f) for f in FORMATS + CITATION_FORMATS
-                 if (folder / artifact_name(edition, f)).exists()]
+               f"{edition.publication.source_language} (untranslated, fuzzy or rejected by a check)")
+
+
+def report_lines(report: Report) -> Progress:
+    """Progress as one line per finished artifact, for callers that pass only `report`."""
+    def hear(event: dict) -> None:
+        if event["kind"] == "done":
+            report(f"[{event['publication']} {event['edition']}] {event['format']:<4} -> dist/{event['path']} "
+                   f"({event['bytes'] / 1024:.0f} KB, {event['seconds']:.2f} s{', cached' * event['cached']})")
+    return hear
+
+
+# ---------------------------------------------------------------- stages 5-7, per edition
+
+ORDER = ("pdf", "epub", "docx", "html")  # the page lists the other downloads with their sizes: it comes last
+
+
+@dataclass
+class EditionJob:
+    """One edition's artifacts: which the cache gave (already in the staging folder) and which to build."""
+
+    edition: Edition
+    ui: object
+    inputs: dict[str, str]  # verify.inputs: path -> SHA-256
+    keys: dict[str, str]  # format -> cache key (the page's is known once its downloads are)
+    todo: list[str]
+    events: list[dict]
+    meta: dict  # from a cache entry: the suggested citation and the record
+    previous_keys: dict[str, str]  # artifact path -> cache key, from the previous manifest (a partial build)
+
+
+def artifact_event(kind: str, edition: Edition, fmt: str, path: str = "", size: int = 0, seconds: float = 0.0,
+                   cached: bool = False, note: str = "") -> dict:
+    return {"kind": kind, "publication": edition.publication.slug, "edition": edition.tag,
+            "status": edition.spec.status, "format": fmt, "path": path, "bytes": size, "seconds": seconds,
+            "cached": cached, "note": note}
+
+
+def from_cache(store: Store, key: str, edition: Edition, fmt: str, folder: Path, staging: Path) -> dict | None:
+    """Copy a verified cache entry into the edition's folder; its metadata, or None on a miss."""
+    started = time.perf_counter()
+    found = store.get(key)
+    if found is None:
+        return None
+    files, meta = found
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    target = folder / artifact_name(edition, fmt)
+    meta["event"] = artifact_event("done", edition, fmt, str(target.relative_to(staging)), target.stat().st_size,
+                                   time.perf_counter() - started, cached=True)
+    return meta
+
+
+def siblings_of(edition: Edition, folder: Path) -> dict[str, int]:
+    """The downloads the page lists beside it, with their sizes: part of the page's key."""
+    return {fmt: (folder / artifact_name(edition, fmt)).stat().st_size for fmt in ("pdf", "epub", "docx")
+            if (folder / artifact_name(edition, fmt)).exists()}
+
+
+def plan_edition(project: Project, store: Store, edition: Edition, ui, formats: list[str], staging: Path,
+                 epoch: int, previous: dict) -> EditionJob:
+    """Take what the cache has, in order; the rest is left to build (the page, once any download is)."""
+    folder = staging / edition.publication.slug / edition.tag
+    folder.mkdir(parents=True, exist_ok=True)
+    inputs = edition_inputs(project, edition)
+    job = EditionJob(edition, ui, inputs, {}, [], [], {}, {
+        a["path"]: a.get("inputs", "") for p in previous.get("publications", []) for e in p.get("editions", [])
+        for a in e.get("artifacts", [])})
+    for fmt in [f for f in ORDER if f in formats]:
+        if fmt == "html" and job.todo:
+            job.todo.append(fmt)
+            continue
+        siblings = siblings_of(edition, folder) if fmt == "html" else None
+        job.keys[fmt] = artifact_key(edition.publication.slug, edition.tag, fmt, epoch, inputs, siblings)
+        dropped = len(store.dropped)
+        meta = from_cache(store, job.keys[fmt], edition, fmt, folder, staging)
+        if meta is None:
+            job.todo.append(fmt)
+            if len(store.dropped) > dropped:
+                job.events.append(artifact_event("note", edition, fmt, note="corrupt cache entry: rebuilt"))
+        else:
+            job.meta = meta
+            job.events.append(meta["event"])
+    return job
+
+
+def build_edition(project: Project, job: EditionJob, staging: Path, scratch: Path, epoch: int, store: Store,
+                  emit: Callable[[dict], None]) -> tuple[EditionResult | None, list[Diagnostic]]:
+    """Parse once, then render, verify and cache each format still to build; any failure is returned."""
+    edition, ui = job.edition, job.ui
+    folder = staging / edition.publication.slug / edition.tag
+    try:
+        ast = edition_ast(project, edition, ui)
+        expected = expectations_for(edition, ast)
+        context = page_context(edition, ast)
+        problems: list[Diagnostic] = []
+        meta = {"citation": expected.citation, "record": asdict(expected.record)}
+        for fmt in job.todo:
+            started = time.perf_counter()
+            target = folder / artifact_name(edition, fmt)
+            emit(artifact_event("start", edition, fmt, str(target.relative_to(staging))))
+            if fmt == "html":
+                job.keys[fmt] = artifact_key(edition.publication.slug, edition.tag, fmt, epoch, job.inputs,
+                                             siblings_of(edition, folder))
+                hit = from_cache(store, job.keys[fmt], edition, fmt, folder, staging)
+                if hit is not None:
+                    emit(hit["event"])
+                    continue
+            try:
+                written = render_format(fmt, project, edition, ui, ast, context, expected, target, scratch, epoch)
+                found = verify_written(fmt, edition, written, staging, expected)
+            except Exception as exc:  # reported with its format; the other editions go on
+                raise publish.FormatFailure(fmt) from exc
+            if not found:  # only a verified artifact is cached
+                store.put(job.keys[fmt], {path.name: path.read_bytes() for path in written}, meta)
+            problems += found
+            emit(artifact_event("done", edition, fmt, str(target.relative_to(staging)), target.stat().st_size,
+                                time.perf_counter() - started))
+    except Exception as exc:  # any failure of one edition is reported, with the rest
+        return None, [publish.edition_failure(exc, edition, project.dist, staging, artifact_name)]
+    return edition_result(project, job, staging, meta), problems
+
+
+def cached_result(project: Project, job: EditionJob, staging: Path) -> EditionResult:
+    """The manifest entry of an edition whose every artifact came from the cache."""
+    return edition_result(project, job, staging, job.meta)
+
+
+def edition_result(project: Project, job: EditionJob, staging: Path, meta: dict) -> EditionResult:
+    edition = job.edition
+    folder = staging / edition.publication.slug / edition.tag
+    keys = {**job.keys, **{fmt: job.keys["html"] for fmt in CITATION_FORMATS if "html" in job.keys}}
+    artifacts = []
+    for fmt in FORMATS + CITATION_FORMATS:
+        path = folder / artifact_name(edition, fmt)
+        if path.exists():
+            key = keys.get(fmt) or job.previous_keys.get(str(path.relative_to(staging)), "")
+            artifacts.append(artifact_entry(staging, path, fmt, key))
     return EditionResult(edition.tag, edition.language.native_name, edition.language.direction, edition.spec.status,
-                         edition.completeness, len(edition.fallbacks), expected.citation, artifacts,
-                         edition_inputs(project, edition)), problems
+                         edition.completeness, len(edition.fallbacks), meta["citation"], artifacts, job.inputs,
+                         meta["record"])  # [release helper] the record
+
+
+def verify_written(fmt: str, edition: Edition, written: list[Path], staging: Path,
+                   expected: citations.Expected) -> list[Diagnostic]:
+    """Stage 7: the fonts of a PDF, and the citation gate on every file written."""
+    problems = []
+    if fmt == "pdf":
+        problems += [error(written[0].relative_to(staging), 1, sentence, "font-coverage")
+                     for sentence in pdf_font_problems(written[0], stack_for(edition.language))]
+    for path in written:
+        problems += citations.verify_artifact(path, f"dist/{path.relative_to(staging)}", expected,
+                                              edition.language.pdf_lang)
+    return problems
 
 
 def render_format(fmt: str, project: Project, edition: Edition, ui, ast: dict, context: dict,
@@ -289,15 +408,13 @@ def render_format(fmt: str, project: Project, edition: Edition, ui, ast: dict, c
     elif fmt == "epub":
         render_epub(edition, ast, target, project.templates / "epub.css")
     elif fmt == "docx":
-        reference = scratch / f"reference.{edition.language.pdf_lang}.docx"
+        reference = scratch / str(os.getpid()) / f"reference.{edition.language.pdf_lang}.docx"  # one per worker
         if not reference.exists():
+            reference.parent.mkdir(exist_ok=True)
             reference_docx(reference, edition.language.pdf_lang)
         render_docx(edition, ast, target, reference)
-    else:  # the citation files first: the page links them
-        cite_files = write_citation_files(edition, expected.record, target.parent)
-        target.write_text(render_html(project.templates, edition, ast, ui, target.parent, context, expected.record),
-                          encoding="utf-8")
-        return cite_files + [target]
+    else:
+        return write_html_edition(project.templates, edition, ast, ui, target, context, expected.record)
     return [target]
 
 
@@ -328,9 +445,9 @@ def run_checks(project: Project, langs: list[str] | None = None, artifacts: str 
         problems.append(error(project.dist, 1, f"{project.dist.name} is not a folder, so no artifact can be read "
                                                "back; move it away and build again", "artifact"))
     elif artifacts != "skip":
-        problems += citations.check_artifacts(project.dist, loaded.editions, lambda edition, ui: expectations_for(
-            edition, edition_ast(project, edition, ui)), required=artifacts == "required", project=project)
+        problems += citations.check_artifacts(project, project.dist, loaded.editions, required=artifacts == "required")
     return sorted(set(problems), key=lambda d: (d.path, d.line, d.check, d.message))
 
 
-__all__ = ["FORMATS", "Project", "build", "load", "run_checks", "PipelineError"]
+__all__ = ["FORMATS", "Project", "build", "edition_ast", "expectations_for", "load", "render_format", "run_checks",
+           "PipelineError"]

@@ -15,7 +15,8 @@ from markupsafe import Markup
 from pubpipe.render import figures, pandoc_ast
 from pubpipe.render.artifacts import CITATION_FORMATS, MIME, artifact_name
 from pubpipe.render.html import body_html, environment, markdown_environment, render_page, stylesheet, table_of_contents
-from pubpipe.render.record import html_meta, json_ld
+from pubpipe.render.record import html_meta, json_ld, write_citation_files
+from pubpipe.source.project import Project
 from pubpipe.source.record import Record
 from pubpipe.translate.edition import Edition
 
@@ -25,6 +26,12 @@ def notice_markdown(templates: Path, edition: Edition, ui) -> str:
     env = markdown_environment(templates, ui)
     return env.get_template("notices.md.j2").render(draft=edition.spec.status == "draft",
                                                     fallbacks=bool(edition.fallbacks)).strip()
+
+
+def edition_ast(project: Project, edition: Edition, ui) -> dict:
+    """The one pandoc parse of an edition (notices, body, back matter), with citeproc."""
+    return pandoc_ast.parse(edition, project.style(edition.publication.citation_style),
+                            notice_markdown(project.templates, edition, ui))
 
 
 def page_context(edition: Edition, ast: dict) -> dict:
@@ -87,3 +94,11 @@ def render_html(templates: Path, edition: Edition, ast: dict, ui, folder: Path, 
         identifier=record.identifier, css=stylesheet(templates),
         meta_tags=html_meta(record, pdf), json_ld=Markup(json_ld(record, downloads)),
     )
+
+
+def write_html_edition(templates: Path, edition: Edition, ast: dict, ui, target: Path, context: dict,
+                       record: Record) -> list[Path]:
+    """The citation files first (the page links them, with their sizes), then the page; the files written."""
+    cite_files = write_citation_files(edition, record, target.parent)
+    target.write_text(render_html(templates, edition, ast, ui, target.parent, context, record), encoding="utf-8")
+    return cite_files + [target]

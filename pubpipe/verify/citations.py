@@ -13,7 +13,6 @@ import json
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,9 @@ import yaml
 from lxml import etree, html
 
 from pubpipe.diagnostics import Diagnostic, display_path, error
+from pubpipe.render import pandoc_ast
+from pubpipe.render.page import edition_ast
+from pubpipe.render.record import edition_record
 from pubpipe.source.project import Project
 from pubpipe.source.publication import Publication
 from pubpipe.source.record import CFF_NAME, Record, cff_text
@@ -316,16 +318,22 @@ def check_sources(root: Path, publications: list[Publication]) -> list[Diagnosti
     return problems
 
 
-def check_artifacts(dist: Path, editions: list, expect: Callable, required: bool = True,
-                    project: Project | None = None) -> list[Diagnostic]:
+def expectations_for(edition, ast: dict) -> Expected:
+    """What each artifact of the edition must carry, from its parsed sources: the gate's reference."""
+    plain = {key: pandoc_ast.meta_string(ast, key) for key in ("title", "genre", "citation_label")}
+    keys = edition.publication.meta.get("key_references", [])
+    return Expected(pandoc_ast.suggested_citation(ast), plain["citation_label"],
+                    {key: pandoc_ast.reference_entry(ast, key) for key in keys},
+                    edition_record(edition, plain["title"], plain["genre"]))
+
+
+def check_artifacts(project: Project, dist: Path, editions: list, required: bool = True) -> list[Diagnostic]:
     """Read back every artifact in dist/ of the `editions` ((edition, ui) pairs) and verify it.
 
-    With `project`, an edition whose inputs (sources, catalogs, templates, style: verify.inputs) differ
-    from those the manifest recorded at build time gets one [stale-artifact] line naming them.
-
-    `expect(edition, ui)` gives what the edition's artifacts must carry (the pipeline parses the sources
-    for it). An artifact that cannot be read (corrupt, truncated, unreadable) gives one [artifact] line
-    and the others are still checked.
+    What the artifacts must carry comes from one parse of the edition's sources (render/page.edition_ast).
+    An edition whose inputs (sources, catalogs, templates, style: verify.inputs) differ from those the
+    manifest recorded at build time gets one [stale-artifact] line naming them. An artifact that cannot
+    be read (corrupt, truncated, unreadable) gives one [artifact] line and the others are still checked.
     """
     problems = []
     for edition, ui in editions:
@@ -339,7 +347,7 @@ def check_artifacts(dist: Path, editions: list, expect: Callable, required: bool
         try:
             paths = sorted(p for p in folder.iterdir() if p.suffix in (".html", ".pdf", ".epub", ".docx", ".bib",
                                                                          ".ris"))
-            expected = expect(edition, ui)
+            expected = expectations_for(edition, edition_ast(project, edition, ui))
         except (OSError, RuntimeError) as exc:
             problems.append(error(folder, 1, f"cannot check the {edition.tag} artifacts: {unreadable(exc)}",
                                   "artifact"))
@@ -350,8 +358,7 @@ def check_artifacts(dist: Path, editions: list, expect: Callable, required: bool
                 problems += verify_artifact(path, shown, expected, edition.language.pdf_lang)
             except Exception as exc:  # a corrupt file can make a parser fail in any way
                 problems.append(error(shown, 1, f"cannot read {path.name}: {unreadable(exc)}", "artifact"))
-        if project is not None:
-            problems += stale_problems(project, dist, edition, folder)
+        problems += stale_problems(project, dist, edition, folder)
     return problems
 
 
