@@ -4,20 +4,27 @@ Typst draws empty boxes silently when no font has a glyph, so each PDF is
 read back: every embedded font must be one the language's stack chose or
 another face of the font table (pubpipe/render/scripts.json: a Hebrew name in
 an English edition is drawn by the Hebrew face), every character it draws
-must be in that font's cmap, and no glyph may lack a Unicode mapping (the
-sign of a .notdef box).
+must be in that font's cmap, and no text may draw glyph 0, the .notdef box.
+
+Cheap by design: the fonts, their ToUnicode maps and the glyph codes of the
+content streams are read directly (no text extraction, no layout), and only
+the faces the PDF embeds have their cmaps read from the font files.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 
 import pypdf
 
-from pubpipe.render.fonts import MATH, FontStack, coverage_by_postscript_name, table_families
+from pubpipe.render.fonts import MATH, FontStack, _face, _typst_fonts, table_families
 
 SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
+# a literal string shown by Tj or TJ: typst writes glyph ids as two-byte codes (Identity-H)
+LITERAL = re.compile(rb"\((?:[^\\()]|\\.)*\)", re.S)
+ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("f"): 12}
 
 
 def _fonts(resources, seen: set) -> list:
@@ -78,11 +85,11 @@ def pdf_font_problems(path: Path, stack: FontStack, table: tuple[str, ...] | Non
     A font is accepted if the edition's stack has it or it is one of `table` (by default every face of
     the font table), and only for the characters its cmap has."""
     reader = pypdf.PdfReader(str(path))
-    coverage = coverage_by_postscript_name()
     problems = []
     seen: set = set()
     allowed = {family_key(family) for family in stack.families + (table_families() if table is None else table)}
     allowed |= {"newcmmath"} if MATH in stack.math else set()
+    boxes = 0
     for page in reader.pages:
         for font in _fonts(page.get("/Resources"), seen):
             name = postscript_name(font)
@@ -91,13 +98,92 @@ def pdf_font_problems(path: Path, stack: FontStack, table: tuple[str, ...] | Non
                 drawn = "".join(sorted(ch for ch in _unicode_chars(font) if not ch.isspace()))
                 problems.append(f"font '{name}' is a fallback outside the chosen stack and the font table, "
                                 f"drawing {drawn[:40]!r}: no face of pubpipe/render/scripts.json covers them")
-            cmap = coverage.get(name)
+            cmap = coverage(name)
             if cmap is None:
                 continue  # typst's own embedded math font: no file to read, covered by the .notdef test
             missing = sorted(ch for ch in _unicode_chars(font) if ord(ch) not in cmap and not ch.isspace())
             if missing:
                 problems.append(f"font '{name}' draws characters it lacks: {''.join(missing[:20])}")
-    text = "".join(page.extract_text() or "" for page in reader.pages)
-    if "\x00" in text or "\ufffd" in text:
-        problems.append(f"{text.count(chr(0)) + text.count(chr(0xFFFD))} glyph(s) have no font (empty boxes)")
+        boxes += sum(notdef_count(data) for data in _content_streams(page))
+    if boxes:
+        problems.append(f"{boxes} glyph(s) have no font (empty boxes)")
     return problems
+
+
+@cache
+def _faces_by_family() -> dict[str, list]:
+    """family_key -> installed faces, as typst finds them; math under its PostScript family (NewCMMath)."""
+    out: dict[str, list] = {}
+    for info in _typst_fonts():
+        if info.path:
+            key = "newcmmath" if info.family == MATH else family_key(info.family)
+            out.setdefault(key, []).append(info)
+    return out
+
+
+@cache
+def coverage(name: str) -> frozenset[int] | None:
+    """Code points of the installed face with this PostScript name (None if no installed face has it).
+
+    Only the faces of its family are opened, so a PDF costs the cmaps of the faces it embeds."""
+    found = None
+    for info in _faces_by_family().get(name.split("-")[0].lower(), []):
+        face_name, cmap = _face(str(info.path), info.index)
+        if face_name == name:
+            found = (found or frozenset()) | cmap
+    return found
+
+
+def _content_streams(page) -> list[bytes]:
+    """The page's content stream and those of the form XObjects it draws."""
+    contents = page.get_contents()
+    streams = [contents.get_data()] if contents is not None else []
+    pending = [page.get("/Resources")]
+    seen: set = set()
+    while pending:
+        resources = pending.pop()
+        if not resources:
+            continue
+        for xobject in (resources.get_object().get("/XObject") or {}).values():
+            xobject = xobject.get_object()
+            if id(xobject) in seen or xobject.get("/Subtype") != "/Form":
+                continue
+            seen.add(id(xobject))
+            streams.append(xobject.get_data())
+            pending.append(xobject.get("/Resources"))
+    return streams
+
+
+def notdef_count(content: bytes) -> int:
+    """How many times the content stream shows glyph 0 (.notdef): two-byte codes in its literal strings."""
+    count = 0
+    for match in LITERAL.finditer(content):
+        data = _unescape(match.group()[1:-1])
+        count += sum(1 for i in range(0, len(data) - 1, 2) if data[i] == 0 and data[i + 1] == 0)
+    return count
+
+
+def _unescape(raw: bytes) -> bytes:
+    """A PDF literal string's bytes: \\ddd octal, \\n and friends, escaped delimiters, line continuations."""
+    if b"\\" not in raw:
+        return raw
+    out, i = bytearray(), 0
+    while i < len(raw):
+        byte = raw[i]
+        if byte != 0x5C or i + 1 == len(raw):
+            out.append(byte)
+            i += 1
+            continue
+        nxt = raw[i + 1]
+        if 0x30 <= nxt <= 0x37:
+            j = i + 1
+            while j < min(i + 4, len(raw)) and 0x30 <= raw[j] <= 0x37:
+                j += 1
+            out.append(int(raw[i + 1:j], 8) & 0xFF)
+            i = j
+        elif nxt in (0x0A, 0x0D):
+            i += 2 + (nxt == 0x0D and i + 2 < len(raw) and raw[i + 2] == 0x0A)
+        else:
+            out.append(ESCAPES.get(nxt, nxt))
+            i += 2
+    return bytes(out)
