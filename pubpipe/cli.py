@@ -5,6 +5,7 @@ diagnostics into lines on the terminal and an exit code.
 
     build.py [build] [--lang TAG] [--format FMT] [--publication SLUG] [--strict]
     build.py update | status [--json] | check [--artifacts|--sources|--build] [--strict] | glossary | pseudo | previews
+    build.py verify [--only NAME] [--lang TAG] [--publication SLUG]
     build.py serve --lang TAG [--publication SLUG] [--port N]
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 from pubpipe.diagnostics import Diagnostic, PipelineError, display_path
 from pubpipe.pipeline import FORMATS, Project, build, load
 
-COMMANDS = ("build", "update", "status", "check", "glossary", "pseudo", "previews", "serve")
+COMMANDS = ("build", "update", "status", "check", "glossary", "pseudo", "previews", "verify", "serve")
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -99,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pseudo", help="generate the en-XA pseudo-locale catalogs (then build --lang en-XA)")
     p = sub.add_parser("previews", help="render PNG previews of every edition into build/previews/")
     selection(p)
+    p = sub.add_parser("verify", help="run the outside validators (EPUBCheck, Ace, axe, Nu, qpdf, PDF/UA, "
+                                      "LibreOffice) over every artifact in dist/")
+    selection(p)
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="only these validators: epubcheck, ace, axe, nu, qpdf, pdf-structure, docx-layout")
     p = sub.add_parser("serve", help="serve one edition's HTML on 127.0.0.1, rebuilt and reloaded on every save")
     selection(p)
     p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (0: any free port); default 8000")
@@ -292,6 +298,35 @@ def cmd_previews(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(project: Project, args: argparse.Namespace) -> int:
+    """The outside referees over what dist/ holds: every finding is an error, the exit code says so."""
+    import json
+
+    from pubpipe.verify.referees import VALIDATORS, verify_artifacts
+
+    manifest_file = project.dist / "manifest.json"
+    if not manifest_file.is_file():
+        print(f"error: no {display_path(manifest_file)}; build first (python3 build.py)", file=sys.stderr)
+        return 1
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    if args.langs or args.slugs:
+        manifest = {"publications": [
+            dict(p, editions=[e for e in p["editions"] if not args.langs or e["lang"] in args.langs])
+            for p in manifest["publications"] if not args.slugs or p["slug"] in args.slugs]}
+    only = _split(args.only)
+    unknown = sorted(set(only or []) - {name for name, _fmt, _run in VALIDATORS})
+    if unknown:
+        print(f"error: unknown validator(s) {', '.join(unknown)}; choose from: "
+              f"{', '.join(name for name, _fmt, _run in VALIDATORS)}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    problems = verify_artifacts(project.dist, manifest, only)
+    print_diagnostics(problems)
+    errors = sum(d.severity == "error" for d in problems)
+    print(f"verify: {'failed' if errors else 'passed'} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 1 if errors else 0
+
+
 def cmd_serve(project: Project, args: argparse.Namespace) -> int:
     from pubpipe.serve import serve
 
@@ -315,4 +350,5 @@ def cmd_serve(project: Project, args: argparse.Namespace) -> int:
 
 
 COMMAND_HANDLERS = {"build": cmd_build, "update": cmd_update, "status": cmd_status, "check": cmd_check,
-                    "glossary": cmd_glossary, "pseudo": cmd_pseudo, "previews": cmd_previews, "serve": cmd_serve}
+                    "glossary": cmd_glossary, "pseudo": cmd_pseudo, "previews": cmd_previews, "verify": cmd_verify,
+                    "serve": cmd_serve}
