@@ -29,6 +29,11 @@ if __name__ == "__main__":
     bootstrap.ensure(ROOT, for_tests=testing, previews="previews" in sys.argv[1:2])
     if testing:
         sys.exit(run_tests(sys.argv[2:]))
+    from pubpipe.progress import noop  # standard library only: an unchanged build never loads an engine
+
+    answered = noop(sys.argv[1:], ROOT)
+    if answered is not None:
+        sys.exit(answered)
     from pubpipe.cli import main
 
     sys.exit(main(sys.argv[1:], ROOT))

@@ -145,15 +145,37 @@ def ensure_referees(root: Path) -> None:
         print("error: npm ci failed in tools/referees; the browser and validator tests cannot run", file=sys.stderr)
 
 
+def setup_key(root: Path, packages: list[str], for_tests: bool) -> str:
+    """What a finished set-up depended on: the system packages asked for, pyproject.toml, the npm lock file."""
+    lock = root / REFEREES / "package-lock.json"
+    parts = [" ".join(sorted(packages)), hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest(),
+             hashlib.sha256(lock.read_bytes()).hexdigest() if for_tests and lock.exists() else "", sys.version]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
 def ensure(root: Path, for_tests: bool, previews: bool = False) -> None:
-    """Make sure everything is installed, then continue inside .venv (re-exec once)."""
+    """Make sure everything is installed, then continue inside .venv (re-exec once, unless already there).
+
+    A set-up that finished is stamped (.venv/.setup-<kind>) with a key over its inputs; while the key
+    matches, no dpkg-query or pip runs: the already-set-up path costs a scan of the publications."""
     if os.environ.get(MARKER) == "1":
         return
     languages = declared_languages(root / "content") + (declared_languages(root / TEST_FIXTURES) if for_tests else [])
-    ensure_system_packages(font_packages(languages) + BUILD_PACKAGES + (TEST_PACKAGES if for_tests else [])
-                           + (PREVIEW_PACKAGES if previews else []))
-    python = ensure_venv(root, "test" if for_tests else "")
-    if for_tests:
-        ensure_referees(root)
+    packages = font_packages(languages) + BUILD_PACKAGES + (TEST_PACKAGES if for_tests else []) \
+        + (PREVIEW_PACKAGES if previews else [])
+    venv = root / ".venv"
+    python = venv / "bin" / "python"
+    stamp = venv / f".setup-{'test' if for_tests else 'build'}{'-previews' if previews else ''}"
+    key = setup_key(root, packages, for_tests)
+    if not (python.exists() and stamp.exists() and stamp.read_text() == key):
+        ensure_system_packages(packages)
+        python = ensure_venv(root, "test" if for_tests else "")
+        if for_tests:
+            ensure_referees(root)
+        checkable = shutil.which("dpkg-query") is not None
+        if not checkable or not [p for p in packages if not _installed(p)]:  # stamped once nothing is missing
+            stamp.write_text(key)
     os.environ[MARKER] = "1"
+    if Path(sys.prefix).resolve() == venv.resolve():
+        return  # already the virtual environment's interpreter: no second start-up
     os.execv(str(python), [str(python), *sys.argv])

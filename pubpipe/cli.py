@@ -117,9 +117,11 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
         at = argv.index("--project")
         root = Path(argv[at + 1])
         del argv[at : at + 2]
+    given = list(argv)  # a build's arguments, as the no-op check sees them (pubpipe/progress.py)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv.insert(0, "build")
     args = _parser().parse_args(argv)
+    args.argv = given
     try:
         return _run(args, root)
     except PipelineError as failure:
@@ -161,27 +163,36 @@ def waiting(line: str) -> None:
 
 
 def cmd_build(project: Project, args: argparse.Namespace) -> int:
+    from pubpipe.progress import Display, print_warnings, summary_table
+    from pubpipe.release import stamp
+
     langs, formats, slugs = args.langs, args.formats, args.slugs
-
-    def report(line: str) -> None:
-        if not args.quiet:
-            print(line, flush=True)
-
+    display = Display(quiet=args.quiet)  # live lines on a terminal, plain lines in CI; nothing with -q
+    remember = getattr(args, "argv", None) is not None and project.dist == project.root / "dist"
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")  # as given: the build sets it
+    key = stamp.inputs_key(project.root, args.argv, epoch) if remember else None
     started = time.perf_counter()
     try:
-        manifest, warnings = build(project, langs, formats, slugs, args.strict, report, waiting)
+        manifest, warnings = build(project, langs, formats, slugs, args.strict, display.line, waiting,
+                                   progress=display)
     except PipelineError as failure:
+        display.close()
         print_diagnostics(failure.diagnostics)
         print("build failed; dist/ was left as it was", file=sys.stderr)
         return 1
-    if warnings:
-        print_diagnostics(warnings)
-        demoted = sum(d.severity == "error" for d in warnings)
-        if demoted:
-            print(f"the {demoted} translation error(s) above were not published: those entries are shown in the "
-                  "source language (--strict refuses them)", file=sys.stderr)
+    display.close()
+    print_warnings(warnings)
+    if not args.quiet:
+        print(summary_table(display.rows))
     count = sum(len(e["artifacts"]) for p in manifest["publications"] for e in p["editions"])
-    report(f"done: {count} artifacts in {project.dist} in {time.perf_counter() - started:.1f} s")
+    display.line(f"done: {count} artifacts in {project.dist} in {time.perf_counter() - started:.1f} s")
+    if remember and stamp.inputs_key(project.root, args.argv, epoch) == key:  # nothing changed while building
+        from dataclasses import asdict
+
+        from pubpipe.release.keys import font_paths
+
+        fonts = font_paths() if {"pdf", "epub"} & set(formats or FORMATS) else []
+        stamp.record(project.root, key, fonts, display.rows, [asdict(w) for w in warnings])
     return 0
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from .conftest import ROOT
 
 PACKAGE = ROOT / "pubpipe"
-LAYERS = {"cli": 6, "serve": 6, "pipeline": 5, "release": 4, "verify": 3, "render": 2, "translate": 1, "source": 0,
-          "diagnostics": -1, "bootstrap": -1, "__init__": -1}
+LAYERS = {"cli": 6, "serve": 6, "progress": 6, "pipeline": 5, "release": 4, "verify": 3, "render": 2, "translate": 1,
+          "source": 0, "diagnostics": -1, "bootstrap": -1, "__init__": -1}
 
 
 def module_name(path: Path) -> str:

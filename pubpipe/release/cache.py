@@ -48,9 +48,10 @@ def file_digest(path: Path) -> str:
 
 @cache
 def code_digest() -> str:
-    """pubpipe's own source: every .py and .json file of the package, by relative path and content."""
-    files = sorted(p for p in PACKAGE.rglob("*") if p.suffix in CODE_SUFFIXES and "__pycache__" not in p.parts)
-    return digest_json({p.relative_to(PACKAGE).as_posix(): file_digest(p) for p in files})
+    """pubpipe's own source: every .py and .json file of the package and of schemas/, by path and content."""
+    files = sorted(p for folder in (PACKAGE, PACKAGE.parent / "schemas") for p in folder.rglob("*")
+                   if p.suffix in CODE_SUFFIXES and "__pycache__" not in p.parts)
+    return digest_json({p.relative_to(PACKAGE.parent).as_posix(): file_digest(p) for p in files})
 
 
 @cache

@@ -39,11 +39,15 @@ def inputs_for(fmt: str, inputs: dict[str, str]) -> dict[str, str]:
 
 
 @cache
-def fonts_digest() -> str:
-    """Every installed face of the font table's families (what a PDF or an EPUB can embed), by identity."""
+def font_paths() -> list[str]:
+    """Every installed face of the font table's families: what a PDF or an EPUB can embed."""
     families = set(table_families())
-    return digest_json(font_identity([str(face.path) for face in _typst_fonts() if face.family in families
-                                      and face.path]))
+    return sorted({str(face.path) for face in _typst_fonts() if face.family in families and face.path})
+
+
+@cache
+def fonts_digest() -> str:
+    return digest_json(font_identity(font_paths()))
 
 
 def artifact_key(slug: str, tag: str, fmt: str, epoch: int, inputs: dict[str, str],
