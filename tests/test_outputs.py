@@ -160,7 +160,7 @@ FOOTNOTE_START = {"en": "In climate science", "zh-Hans": "在气候科学中"}
 def test_footnote_and_citation_render_in_every_format(built, lang):
     note = FOOTNOTE_START[lang]
     page = html.parse(str(artifact(built, lang, "html")))
-    (footnotes,) = page.xpath("//section[@id='footnotes']")
+    (footnotes,) = page.xpath("//*[@id='footnotes' and @role='doc-endnotes']")
     assert note in footnotes.text_content() and "IPCC" in footnotes.text_content()
     assert page.xpath("//a[@role='doc-noteref' or contains(@class,'footnote-ref')]")
     assert page.xpath("//span[@class='citation' and @data-cites='ipcc2021']")
