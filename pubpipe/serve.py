@@ -99,7 +99,7 @@ def mark(segment: Segment, indent: str, number: int) -> str | None:
     return None
 
 
-def preview_edition(project: Project, edition: Edition) -> tuple[Edition, dict[int, Source], list[int]]:
+def preview_edition(project: Project, edition: Edition) -> tuple[Edition, dict[int | str, Source], list[int]]:
     """The edition with each segment of its body marked by number, where each came from, and the tables.
 
     The text is the edition's own, segment for segment (the translation, or the source marked as a fallback,
@@ -111,7 +111,7 @@ def preview_edition(project: Project, edition: Edition) -> tuple[Edition, dict[i
     numbered = {id(slot.segment): (number, slot) for number, slot in enumerate(slots)}
     source_language = pub.source_language
     source_direction = parse_language(source_language).direction
-    sources: dict[int, Source] = {}
+    sources: dict[int | str, Source] = {}
     tables: list[int] = []
 
     def text_of(segment: Segment) -> str | None:
@@ -157,26 +157,47 @@ def mark_tables(ast: dict, tables: list[int]) -> None:
 
 
 START_TAG = re.compile(r"<(?P<tag>span|div|table)(?P<before>[^<>]*?) class=\"(?P<classes>[^\"]*)\"(?P<after>[^<>]*)>")
+# where the page shows a metadata string of publication.yaml (the first match of each start tag)
+STRING_PLACES = {"title": r"<h1>", "subtitle": r"<p class=\"subtitle\">", "byline": r"<p class=\"byline\">",
+                 "key_references": r"<h2 id=\"key-references\"[^<>]*>",
+                 "acknowledgements": r"<div id=\"acknowledgements\"[^<>]*>",
+                 "citation_label": r"<div id=\"suggested-citation\"[^<>]*>"}
 
 
-def annotate(page: str, sources: dict[int, Source]) -> str:
-    """Each marked element gets data-src="path:line" and a small link to that line in the read-only viewer."""
+def annotate(page: str, sources: dict[int | str, Source]) -> str:
+    """Each marked element gets data-src="path:line" and a small link to that line in the read-only viewer.
+
+    `sources` holds the body's segments by number (their pps-N class) and the metadata strings by key.
+    """
     def one(match: re.Match) -> str:
         classes = match.group("classes").split()
         number = next((int(c[len(MARK):]) for c in classes if c.startswith(MARK) and c[len(MARK):].isdigit()), None)
         if number is None or number not in sources:
             return match.group(0)
-        source = sources[number]
-        where = f"{source.path}:{source.line}"
-        classes = [c for c in classes if not c.startswith(MARK)] + ["pp-seg"]
-        tag = (f'<{match.group("tag")}{match.group("before")} class="{" ".join(classes)}" '
-               f'data-src="{html.escape(where)}" data-state="{source.state}"{match.group("after")}>')
-        link = (f'<a class="pp-src" dir="ltr" href="{html.escape(viewer_href(source.path, source.line))}" '
-                f'target="pp-source" title="{html.escape(source.state)}: open {html.escape(where)}">'
-                f"{html.escape(where)}</a>")
-        return link + tag if match.group("tag") == "table" else tag + link
+        kept = " ".join(c for c in classes if not c.startswith(MARK))
+        tag = f'<{match.group("tag")}{match.group("before")} class="{kept}"{match.group("after")}>'
+        return labelled(tag, sources[number], before=match.group("tag") == "table")
 
-    return START_TAG.sub(one, page)
+    page = START_TAG.sub(one, page)
+    for key, place in STRING_PLACES.items():
+        if key in sources:
+            page = re.sub(place, lambda m, key=key: labelled(m.group(0), sources[key]), page, count=1)
+    return page
+
+
+def labelled(tag: str, source: Source, before: bool = False) -> str:
+    """A start tag with class pp-seg, data-src and data-state, and the link inside it (before it: a table)."""
+    where = f"{source.path}:{source.line}"
+    extra = f' data-src="{html.escape(where)}" data-state="{source.state}"'
+    if ' class="' in tag:
+        tag = tag.replace(' class="', ' class="pp-seg ', 1).replace('class="pp-seg "', 'class="pp-seg"')
+    else:
+        extra = ' class="pp-seg"' + extra
+    tag = tag[:-1] + extra + ">"
+    link = (f'<a class="pp-src" dir="ltr" href="{html.escape(viewer_href(source.path, source.line))}" '
+            f'target="pp-source" title="{html.escape(source.state)}: open {html.escape(where)}">'
+            f"{html.escape(where)}</a>")
+    return link + tag if before else tag + link
 
 
 def viewer_href(path: str, line: int) -> str:
@@ -280,6 +301,7 @@ class Build:
     diagnostics: list[Diagnostic]
     seconds: float
     ok: bool  # the page was rendered (False: the previous page is kept, with the new banner)
+    phases: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds per step of the last render
 
 
 class Preview:
@@ -297,6 +319,7 @@ class Preview:
 
     def rebuild(self) -> Build:
         started = time.perf_counter()
+        self._phases: dict[str, float] = {}
         try:
             page, diagnostics = self._render()
             self._page, ok = page, True
@@ -316,29 +339,48 @@ class Preview:
             self.folder.mkdir(parents=True, exist_ok=True)
             _write(self.folder / "index.html", inject(body, top, generation))
             self.generation = generation
-            self.last = Build(generation, diagnostics, seconds, ok)
+            self.last = Build(generation, diagnostics, seconds, ok, dict(self._phases))
             self._changed.notify_all()
         return self.last
 
     def _render(self) -> tuple[str, list[Diagnostic]]:
-        project = self.project
+        project, clock = self.project, time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            self._phases[name] = time.perf_counter() - clock
+            clock = time.perf_counter()
+
         loaded = pipeline.load(project, [self.lang], [self.slug])
         if not loaded.editions:
             raise PipelineError(loaded.problems or [error(project.content / self.slug, 1, f"no edition "
                                                           f"{self.lang} of {self.slug}", "serve")])
         edition, ui = loaded.editions[0]
         marked, sources, tables = preview_edition(project, edition)
-        checks = {}
-        worker = threading.Thread(target=lambda: checks.update(found=self.check(loaded)), daemon=True)
+        strings = edition.publication.strings
+        sources = {**sources, **{key: source_of(project, edition, strings[key]) for key in STRING_PLACES
+                                 if key in strings}}
+        lap("load")
+        checks: dict[str, list[Diagnostic]] = {}
+
+        def run_checks() -> None:
+            started = time.perf_counter()
+            checks["found"] = self.check(loaded)
+            self._phases["checks"] = time.perf_counter() - started
+
+        worker = threading.Thread(target=run_checks, daemon=True)
         worker.start()  # the checks run while pandoc parses and writes
         ast = edition_ast(project, marked, ui)
         mark_tables(ast, tables)
+        lap("parse")
         self.folder.mkdir(parents=True, exist_ok=True)
         context = page_context(marked, ast)
         record = edition_record(marked, context["plain"]["title"], context["plain"]["genre"])
         write_citation_files(marked, record, self.folder)
         page = annotate(render_html(project.templates, marked, ast, ui, self.folder, context, record), sources)
+        lap("page")
         worker.join()
+        lap("wait")
         if "found" not in checks:
             raise RuntimeError("the checks did not finish")
         return page, checks["found"]
@@ -577,11 +619,17 @@ def serve(project: Project, slug: str, lang: str, port: int, say: Callable[[str]
 
     def built(build: Build, why: str) -> None:
         state = "built" if build.ok else "could not build (the last page stays, with the errors)"
-        say(f"{why}{slug} {lang}: {state} in {build.seconds:.2f} s (build {build.generation})")
+        phases = ", ".join(f"{name} {seconds:.2f}" for name, seconds in build.phases.items())
+        say(f"{why}{slug} {lang}: {state} in {build.seconds:.2f} s (build {build.generation}; phases {phases} s)")
         show(build.diagnostics)
 
     built(preview.rebuild(), "")
-    server = PreviewServer(port, preview)
+    try:
+        server = PreviewServer(port, preview)
+    except OSError as exc:
+        show([error("127.0.0.1", port, f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}; choose another "
+                                       "--port (0: any free port)", "serve")])
+        return 1
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     (ready or say)(f"serving {slug} {lang} at {url} (Ctrl-C to stop)")
 

@@ -29,7 +29,7 @@ from lxml import html as lxml_html
 
 from pubpipe import pipeline
 from pubpipe.cli import main
-from pubpipe.serve import Preview, PreviewServer, source_of
+from pubpipe.serve import STRING_PLACES, Preview, PreviewServer, source_of
 from pubpipe.source.project import Project
 from pubpipe.source.segments import Slot
 from pubpipe.translate.catalogs import parse_po, segment_msgid
@@ -42,17 +42,22 @@ CHROMIUM = Path(os.environ.get("PUPPETEER_EXECUTABLE_PATH", "/usr/bin/chromium")
 PREVIEW_TRACES = ("data-src", "pp-src", "pp-banner", "pp-seg", "EventSource", "_preview", "pps-")
 
 
-def browser_or_skip() -> str:
-    """The node binary; a skip naming what is missing (a failure when CI is set: CI must run this test)."""
+def browser_or_skip_reason() -> tuple[str | None, str]:
+    """The node binary, and what is missing for the browser test ('' when nothing)."""
     node = shutil.which("node")
     missing = [what for what, ok in (("node", node), (str(CHROMIUM), CHROMIUM.exists()),
                                      (str(NODE_MODULES / "puppeteer-core"), (NODE_MODULES / "puppeteer-core").is_dir()))
                if not ok]
+    return node, f"the browser test needs {', '.join(missing)} (build.py test installs them)" if missing else ""
+
+
+def browser_or_skip() -> str:
+    """The node binary; a skip naming what is missing (a failure when CI is set: CI must run this test)."""
+    node, missing = browser_or_skip_reason()
     if missing:
-        message = f"the browser test needs {', '.join(missing)} (build.py test installs them)"
         if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+            pytest.fail(missing)
+        pytest.skip(missing)
     return node
 
 
@@ -222,14 +227,17 @@ def test_every_segment_links_to_its_entry_and_the_release_has_no_preview_marks(p
         found = re.findall(r'data-src="([^"]+)"', page)
         slots = [p for p in edition.publication.document.pieces if isinstance(p, Slot)]
         expected = [source_of(project, edition, slot.segment) for slot in slots if slot.segment.kind != "alt"]
+        strings = edition.publication.strings  # the title block and back matter: title, subtitle, byline, ...
+        expected += [source_of(project, edition, strings[key]) for key in STRING_PLACES if key in strings]
         assert set(found) == {f"{s.path}:{s.line}" for s in expected}, lang  # a definition marks term and text
         for source in expected:
             if edition.is_source:
-                assert source.path == f"content/{known.slug}/brief.md"
+                assert source.path in (f"content/{known.slug}/brief.md", f"content/{known.slug}/publication.yaml")
             elif source.state != "missing":
                 assert source.path == f"locales/{edition.language.catalog_dir}/LC_MESSAGES/{known.slug}.po"
                 assert entry_line(root / source.path, next(
-                    s.segment.text for s in slots if source_of(project, edition, s.segment) == source)) == source.line
+                    s.text for s in [slot.segment for slot in slots] + list(strings.values())
+                    if source_of(project, edition, s) == source)) == source.line
         release = (root / "dist" / known.slug / lang / "index.html").read_text(encoding="utf-8")
         assert body_text(page) == body_text(release), lang
         for trace in PREVIEW_TRACES:
@@ -320,3 +328,18 @@ def test_the_server_listens_on_localhost_and_serves_nothing_outside_its_folder(s
         status, body = get(server, path)
         assert status == 404 and b"root:" not in body, path
     assert json.loads(get(server, "/_preview/state")[1])["generation"] == 1
+
+
+def test_a_port_in_use_or_several_languages_is_one_clear_line(tmp_path, capsys):
+    import socket
+
+    root = copy_project(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--lang", "fr", "--port", str(port)], root) == 1
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}: error: cannot listen on 127.0.0.1:{port}" in err and "Traceback" not in err
+    assert main(["serve", "--lang", "fr,es"], root) == 2
+    assert "give one --lang" in capsys.readouterr().err
