@@ -7,6 +7,7 @@ diagnostics into lines on the terminal and an exit code.
     build.py update | status [--json] | check [--artifacts|--sources|--build] [--strict] | glossary | pseudo | previews
     build.py verify [--only NAME] [--lang TAG] [--publication SLUG]
     build.py serve --lang TAG [--publication SLUG] [--port N]
+    build.py release | merge DIR... | clean | shards [--json]      (any command: --dist DIR instead of dist/)
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from pathlib import Path
 from pubpipe.diagnostics import Diagnostic, PipelineError, display_path
 from pubpipe.pipeline import FORMATS, Project, build, load
 
-COMMANDS = ("build", "update", "status", "check", "glossary", "pseudo", "previews", "verify", "serve")
+COMMANDS = ("build", "update", "status", "check", "glossary", "pseudo", "previews", "verify", "serve", "release",
+            "merge", "clean", "shards")
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -108,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve one edition's HTML on 127.0.0.1, rebuilt and reloaded on every save")
     selection(p)
     p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (0: any free port); default 8000")
+    p = sub.add_parser("release", help="strict, clean, full build: checks, every edition, provenance, SHA256SUMS")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    p = sub.add_parser("merge", help="combine shards built apart (--dist DIR each) into one release")
+    p.add_argument("shards", nargs="+", metavar="DIR", help="the shards' dist folders")
+    sub.add_parser("clean", help="remove dist/, build/ and leftover staging folders (never sources or catalogs)")
+    p = sub.add_parser("shards", help="the (publication, language) shards of a release, for a CI matrix")
+    p.add_argument("--json", action="store_true", help="as JSON: {include: [...], source_date_epoch: N}")
     return parser
 
 
@@ -117,13 +126,18 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
         at = argv.index("--project")
         root = Path(argv[at + 1])
         del argv[at : at + 2]
+    dist = None
+    if "--dist" in argv[:-1]:  # any command: write (or read) the release there instead of <project>/dist
+        at = argv.index("--dist")
+        dist = Path(argv[at + 1]).resolve()
+        del argv[at : at + 2]
     given = list(argv)  # a build's arguments, as the no-op check sees them (pubpipe/progress.py)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv.insert(0, "build")
     args = _parser().parse_args(argv)
-    args.argv = given
+    args.argv = None if dist is not None else given
     try:
-        return _run(args, root)
+        return _run(args, root, dist)
     except PipelineError as failure:
         print_diagnostics(failure.diagnostics)
         return 1
@@ -144,8 +158,8 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
         return 1
 
 
-def _run(args: argparse.Namespace, root: Path | None) -> int:
-    project = Project((root or Path.cwd()).resolve())
+def _run(args: argparse.Namespace, root: Path | None, dist: Path | None = None) -> int:
+    project = Project((root or Path.cwd()).resolve(), dist)
     # validated once, at the edge, for every command that takes them
     args.langs, args.formats, args.slugs = (_split(getattr(args, name, None)) for name in ("lang", "format",
                                                                                         "publication"))
@@ -309,6 +323,72 @@ def cmd_previews(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release(project: Project, args: argparse.Namespace) -> int:
+    """Refuse on any check error (strict: incomplete or unreviewed official editions too), build everything
+    strictly into a fresh dist/, then read every artifact back (citation gate, deposits included)."""
+    from pubpipe.pipeline import run_checks
+
+    problems = run_checks(project, artifacts="skip", strict=True)
+    if any(d.severity == "error" for d in problems):
+        print_diagnostics(problems)
+        print("release refused: fix the errors above (the same checks as 'build.py check --strict')",
+              file=sys.stderr)
+        return 1
+    args.langs = args.formats = args.slugs = None
+    args.strict = True
+    code = cmd_build(project, args)
+    if code:
+        return code
+    problems = run_checks(project, artifacts="required", strict=True)
+    print_diagnostics(problems)
+    if any(d.severity == "error" for d in problems):
+        print("release failed the read-back of its artifacts", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"release: {project.dist} (verify with: cd {display_path(project.dist)} && sha256sum -c SHA256SUMS)")
+    return 0
+
+
+def cmd_merge(project: Project, args: argparse.Namespace) -> int:
+    from pubpipe.release.merge import merge_release
+
+    manifest = merge_release(project, [Path(folder).resolve() for folder in args.shards], waiting)
+    count = sum(len(e["artifacts"]) for p in manifest["publications"] for e in p["editions"])
+    print(f"merged {len(args.shards)} shard(s): {count} artifacts in {display_path(project.dist)}")
+    return 0
+
+
+def cmd_clean(project: Project, args: argparse.Namespace) -> int:
+    from pubpipe.release.publish import clean
+
+    removed = clean(project.root, project.dist)
+    for path in removed:
+        print(f"removed {display_path(path)}")
+    if not removed:
+        print("nothing to clean")
+    return 0
+
+
+def cmd_shards(project: Project, args: argparse.Namespace) -> int:
+    """One shard per (publication, declared language), and the SOURCE_DATE_EPOCH every shard must use."""
+    import json
+
+    from pubpipe.pipeline import source_date_epoch
+
+    publications = _publications(project)
+    if publications is None:
+        return 1
+    include = [{"publication": p.slug, "lang": spec.language.tag} for p in publications for spec in p.editions]
+    epoch = source_date_epoch(publications, project)
+    if args.json:
+        print(json.dumps({"include": include, "source_date_epoch": epoch}))
+    else:
+        for shard in include:
+            print(f"{shard['publication']} {shard['lang']}")
+        print(f"SOURCE_DATE_EPOCH={epoch}")
+    return 0
+
+
 def cmd_verify(project: Project, args: argparse.Namespace) -> int:
     """The outside referees over what dist/ holds: every finding is an error, the exit code says so."""
     import json
@@ -362,4 +442,5 @@ def cmd_serve(project: Project, args: argparse.Namespace) -> int:
 
 COMMAND_HANDLERS = {"build": cmd_build, "update": cmd_update, "status": cmd_status, "check": cmd_check,
                     "glossary": cmd_glossary, "pseudo": cmd_pseudo, "previews": cmd_previews, "verify": cmd_verify,
-                    "serve": cmd_serve}
+                    "serve": cmd_serve, "release": cmd_release, "merge": cmd_merge, "clean": cmd_clean,
+                    "shards": cmd_shards}
