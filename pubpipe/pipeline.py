@@ -19,7 +19,7 @@ from pubpipe.diagnostics import Diagnostic, PipelineError, error, raise_if_error
 from pubpipe.release import graph, publish
 from pubpipe.release.cache import Store
 from pubpipe.release.finish import finish
-from pubpipe.release.keys import artifact_key
+from pubpipe.release.keys import artifact_key, check_key
 from pubpipe.release.manifest import EditionResult, artifact_entry, merge_manifest, read_manifest
 from pubpipe.render.artifacts import CITATION_FORMATS, FORMATS, artifact_name
 from pubpipe.render.docx import reference_docx, render_docx
@@ -102,12 +102,26 @@ def read_translations(project: Project, publication: Publication, spec: EditionS
                                            "'python build.py update' to create it", "missing-catalog"))
         rejected: set[str] = set()
         if catalog is not None:
-            found, rejected = check_catalog(path, catalog, check_context(publication, spec))
+            found, rejected = checked_catalog(project, path, catalog, publication, spec)
             problems += found
         translations = Translations(str(path), catalog, frozenset(rejected), spec.status == "official")
     ui, found = load_ui(project.locales, spec.language, publication.source_language,
                         check_context(publication, spec))
     return translations, ui, problems + found
+
+
+def checked_catalog(project: Project, path: Path, catalog, publication: Publication,
+                    spec: EditionSpec) -> tuple[list[Diagnostic], set]:
+    """check_catalog, remembered by content (release/keys.check_key): an unchanged catalog of unchanged
+    sources is not checked again; its diagnostics and rejected entries come from build/cache/checks/."""
+    store, key = Store(project.root), check_key(path, publication, spec)
+    remembered = store.get_json("checks", key)
+    if remembered is not None:
+        return [Diagnostic(**d) for d in remembered["problems"]], \
+            {tuple(r) if isinstance(r, list) else r for r in remembered["rejected"]}
+    found, rejected = check_catalog(path, catalog, check_context(publication, spec))
+    store.put_json("checks", key, {"problems": [asdict(d) for d in found], "rejected": sorted(rejected, key=str)})
+    return found, rejected
 
 
 def check_context(publication: Publication, spec: EditionSpec) -> Context:

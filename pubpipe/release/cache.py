@@ -134,6 +134,23 @@ class Store:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
 
+    def get_json(self, kind: str, key: str):
+        """A small remembered result (build/cache/<kind>/<key>.json), or None."""
+        try:
+            return json.loads((self.folder.parent / kind / f"{key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def put_json(self, kind: str, key: str, value) -> None:
+        path = self.folder.parent / kind / f"{key}.json"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            scratch = path.with_suffix(f".{os.getpid()}.tmp")
+            scratch.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+            os.replace(scratch, path)
+        except OSError:
+            pass
+
     def _drop(self, folder: Path, key: str | None = None) -> None:
         if key:
             self.dropped.append(key)

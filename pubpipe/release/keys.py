@@ -12,11 +12,13 @@ beside it, so its key includes them.
 
 from __future__ import annotations
 
+import os
 from functools import cache
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
-from pubpipe.release.cache import code_digest, digest_json, font_identity, tools_digest
+from pubpipe.release.cache import code_digest, digest_json, file_digest, font_identity, tools_digest
 from pubpipe.render.fonts import _typst_fonts, table_families
+from pubpipe.verify.inputs import SOURCE_FILES
 
 FORMAT_TEMPLATES = {"pdf": {"brief.typ.j2"}, "epub": {"epub.css", "accessibility.txt.j2"},
                     "html": {"page.html.j2", "style.css"}, "docx": set()}
@@ -57,4 +59,16 @@ def artifact_key(slug: str, tag: str, fmt: str, epoch: int, inputs: dict[str, st
         "artifact": [slug, tag, fmt], "epoch": epoch, "inputs": inputs_for(fmt, inputs),
         "fonts": fonts_digest() if fmt in EMBEDS_FONTS else "", "siblings": siblings or {},
         "tools": tools_digest(), "code": code_digest(),
+    })
+
+
+def check_key(catalog: Path, publication, spec) -> str:
+    """What the entry checks of a catalog depend on: the catalog, the publication's sources (segments,
+    glossary, names), the edition's declaration, the faces installed (glyph coverage), the code, and the
+    working folder (diagnostics name paths relative to it)."""
+    return digest_json({
+        "catalog": file_digest(catalog), "sources": {name: file_digest(publication.root / name) for name in
+                                                     SOURCE_FILES},
+        "spec": [spec.language.tag, spec.status, spec.native_digits, spec.min_completeness], "cwd": os.getcwd(),
+        "fonts": fonts_digest(), "tools": tools_digest(), "code": code_digest(),
     })
