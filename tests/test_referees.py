@@ -220,3 +220,18 @@ def test_docx_layout_finds_a_docx_without_page_size(everything, tmp_path):
     assert found(problems, "docx-layout", broken, tmp_path, "not A4"), problems
     assert not found(problems, "docx-layout", a4, tmp_path, "page size")
     assert not found(problems, "docx-layout", a4, tmp_path, "not A4")
+
+
+def test_a_missing_tool_is_a_warning_naming_what_to_install_and_an_error_under_ci(tmp_path, monkeypatch):
+    from pubpipe.verify import referees
+
+    monkeypatch.setattr(referees, "missing", lambda name: "qpdf (Debian: qpdf)" if name == "qpdf" else None)
+    pdf = tmp_path / "note" / "en" / "note.en.pdf"  # never opened: the tool is not there
+    monkeypatch.delenv("CI", raising=False)
+    (skipped,) = verify_artifacts(tmp_path, [pdf], ["qpdf"])
+    assert skipped.severity == "warning" and skipped.check == "qpdf"
+    assert str(skipped) == ("dist/note/en/note.en.pdf:1: warning: qpdf skipped: install qpdf (Debian: qpdf) "
+                            "(python3 build.py test sets it up) [qpdf]")
+    monkeypatch.setenv("CI", "true")
+    (refused,) = verify_artifacts(tmp_path, [pdf], ["qpdf"])
+    assert refused.severity == "error"
