@@ -44,7 +44,7 @@ from pubpipe.verify import citations, gate
 
 MARK = "pps-"  # class of the span or div around segment N in the Markdown: pps-N
 SENTINEL = "x-preview"  # mark_language's attributes for this language are replaced by the class
-POLL = 0.1  # seconds between two looks at the sources' modification times
+POLL = 0.05  # seconds between two looks at the sources' modification times
 EVENTS = "/_preview/events"
 STATE = "/_preview/state"
 VIEWER = "/_preview/source/"

@@ -71,10 +71,14 @@ def main() -> int:
         if rebuilds:
             print(f"server rebuild, ms: {' '.join(f'{x:.0f}' for x in rebuilds)}; "
                   f"median {statistics.median(rebuilds):.0f} ms")
-        for line in served.out:
-            if "phases" in line:
-                print("  " + line.strip())
-                break
+        phases: dict[str, list[float]] = {}
+        for line in served.out[1:]:
+            found = re.search(r"saved .*phases (.*) s\)", line)
+            for name, seconds in re.findall(r"(\w+) ([\d.]+)", found.group(1) if found else ""):
+                phases.setdefault(name, []).append(float(seconds) * 1000)
+        if phases:
+            print("  median per phase, ms: " + ", ".join(f"{name} {statistics.median(values):.0f}"
+                                                        for name, values in phases.items()))
         if args.baseline:
             env = {**os.environ, "PUBPIPE_IN_VENV": "1"}
             started = time.perf_counter()

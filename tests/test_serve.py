@@ -343,3 +343,33 @@ def test_a_port_in_use_or_several_languages_is_one_clear_line(tmp_path, capsys):
     assert f"127.0.0.1:{port}: error: cannot listen on 127.0.0.1:{port}" in err and "Traceback" not in err
     assert main(["serve", "--lang", "fr,es"], root) == 2
     assert "give one --lang" in capsys.readouterr().err
+
+
+def test_a_save_rebuilds_and_ctrl_c_stops_cleanly_without_a_browser(tmp_path):
+    """The command itself: the URL it prints serves the page, a save makes a new build (the state the page's
+    script listens to), the terminal shows the check error, and Ctrl-C ends it with status 0, no traceback."""
+    import urllib.request
+
+    root = copy_project(tmp_path)
+    catalog = root / "locales" / "es" / "LC_MESSAGES" / f"{SLUG}.po"
+    text = catalog.read_text(encoding="utf-8")
+    message = next(m for m in parse_po(text) if m.string and "[@" in m.string and not m.fuzzy)
+    with serving(root, "--lang", "es") as served:
+        assert served.url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(served.url) as response:
+            assert 'data-src="locales/es/LC_MESSAGES/' in response.read().decode("utf-8")
+        catalog.write_text(with_msgstr(text, message.lineno, message.string.replace("[@", "[@nokey", 1)),
+                           encoding="utf-8")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(served.url + "_preview/state") as response:
+                state = json.loads(response.read())
+            if state["generation"] > 1:
+                break
+            time.sleep(0.05)
+        assert state["generation"] == 2 and any("[citation-keys]" in d for d in state["diagnostics"])
+        code = served.interrupt()
+    assert code == 0
+    stderr = "".join(served.err)
+    assert f"locales/es/LC_MESSAGES/{SLUG}.po:{message.lineno}: error:" in stderr and "Traceback" not in stderr
+    assert "stopped" in "".join(served.out)
