@@ -15,9 +15,11 @@ nothing), and Server-Sent Events that tell the page which build it shows.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import html
 import json
+import os
 import re
 import shutil
 import threading
@@ -28,6 +30,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
+
+import pypandoc
 
 from pubpipe import pipeline
 from pubpipe.diagnostics import Diagnostic, PipelineError, error
@@ -318,7 +322,7 @@ class Preview:
         self.stopping = False
 
     def rebuild(self) -> Build:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu()
         self._phases: dict[str, float] = {}
         try:
             page, diagnostics = self._render()
@@ -331,6 +335,7 @@ class Preview:
                                      f"{type(exc).__name__}: {message}", "internal")], False
         diagnostics = sorted(set(diagnostics), key=lambda d: (d.path, d.line, d.check, d.message))
         seconds = time.perf_counter() - started
+        self._phases["cpu"] = _cpu() - cpu  # this process and its pandoc runs: the cost on an idle machine
         with self._changed:
             generation = self.generation + 1
             top = banner(self.project, diagnostics, generation, seconds)
@@ -430,6 +435,12 @@ class Preview:
         with self._changed:
             self.stopping = True
             self._changed.notify_all()
+
+
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its finished children (pandoc)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def _write(path: Path, text: str) -> None:
@@ -609,9 +620,17 @@ def content_type(path: Path) -> str:
     return TYPES.get(path.suffix.lower(), "application/octet-stream")
 
 
+def reuse_pandoc_formats() -> None:
+    """pypandoc asks the pandoc binary for its list of formats twice per conversion (two more processes);
+    the binary does not change while the server runs, so its answer is kept for the server's lifetime."""
+    if not hasattr(pypandoc.get_pandoc_formats, "cache_info"):
+        pypandoc.get_pandoc_formats = functools.cache(pypandoc.get_pandoc_formats)
+
+
 def serve(project: Project, slug: str, lang: str, port: int, say: Callable[[str], None],
           show: Callable[[list[Diagnostic]], None], ready: Callable[[str], None] | None = None) -> int:
     """Build, serve on 127.0.0.1:port (0: a free port) and rebuild on every save until Ctrl-C."""
+    reuse_pandoc_formats()
     preview = Preview(project, slug, lang)
     if preview.folder.exists():
         shutil.rmtree(preview.folder)
