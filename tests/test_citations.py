@@ -250,8 +250,10 @@ def test_committed_citation_cff_matches_the_record():
 def test_bib_is_valid_biblatex_for_a_corporate_author(built):
     bib = (built / "dist" / SLUG / "zh-Hans" / f"{SLUG}.zh-Hans.bib").read_text(encoding="utf-8")
     assert bib.startswith("@report{")
-    assert "author = {{IYRP Global Alliance Working Group on Pastoralism \\& Carbon Markets}}" in bib
-    assert "origtitle = {Outgrowing offsetting}" in bib and "langid = {zh-Hans}" in bib
+    # the corporate author kept whole by its braces, then each person (as in CITATION.cff); langid a babel name
+    assert "author = {{IYRP Global Alliance Working Group on Pastoralism \\& Carbon Markets} and Krättli, Saverio " \
+           "and Jalloh, Blamah and " in bib
+    assert "origtitle = {Outgrowing offsetting}" in bib and "langid = {chinese-simplified}" in bib
     ris = (built / "dist" / SLUG / "zh-Hans" / f"{SLUG}.zh-Hans.ris").read_bytes().decode("utf-8")
     assert ris.startswith("TY  - RPRT\r\n") and ris.rstrip().endswith("ER  -")
     assert "OP  - Outgrowing offsetting\r\n" in ris

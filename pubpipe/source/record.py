@@ -7,6 +7,8 @@ record; the citation gate (verify/citations.py) checks that they agree.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from dataclasses import dataclass
 
 import yaml
@@ -32,10 +34,36 @@ class Record:
     contact: str
     licence: str
     url: str = ""
+    persons: tuple[tuple[str, str], ...] = ()  # (family, given) of each named author, in order
 
     @property
     def is_translation(self) -> bool:
         return self.title != self.original_title
+
+    @property
+    def authors(self) -> tuple[str, ...]:
+        """Every author as reference managers write names: the corporate author (the one the suggested
+        citation names), then each person as 'Family, Given', as in CITATION.cff."""
+        return (self.author,) + tuple(f"{family}, {given}" for family, given in self.persons)
+
+    @property
+    def number(self) -> str:
+        """The report number: the edition's identifier (a URN), the one number the publication has."""
+        return self.identifier
+
+    @property
+    def date_parts(self) -> tuple[int, int | None, int | None]:
+        """(year, month, day) of the publication date; month and day are None when only the year is known."""
+        parts = [int(part) for part in self.date.split("-")]
+        return parts[0], parts[1] if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None
+
+    def slashed_date(self, trailing: bool = False) -> str:
+        """YYYY/MM/DD (Highwire), or with `trailing` the RIS form YYYY/MM/DD/ (YYYY/// for a year alone)."""
+        year, month, day = self.date_parts
+        if month is None:
+            return f"{year:04d}///" if trailing else f"{year:04d}"
+        text = f"{year:04d}/{month:02d}/{day:02d}" if day else f"{year:04d}/{month:02d}"
+        return text + ("/" if trailing else "")
 
 
 def publication_record(publication: Publication) -> dict:
@@ -51,7 +79,35 @@ def publication_record(publication: Publication) -> dict:
         "contact": publication.contact,
         "licence": meta.get("licence", {}).get("name", ""),
         "url": meta.get("url", ""),
+        "persons": tuple((person["family"], person["given"]) for person in meta.get("authors", [])),
     }
+
+
+def build_moment(publication: Publication | None = None) -> dt.datetime:
+    """The one date stamped into every artifact (document properties, zip entries, PDF metadata):
+    SOURCE_DATE_EPOCH when set (the pipeline always sets it), else the publication date at 00:00 UTC;
+    never the clock, never 1970 unless SOURCE_DATE_EPOCH says so."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if value.isascii() and value.isdigit():
+        return dt.datetime.fromtimestamp(int(value), dt.UTC)
+    date = publication.meta["date"] if publication is not None else 2026
+    day = dt.date(date, 1, 1) if isinstance(date, int) else date
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def w3c_datetime(moment: dt.datetime) -> str:
+    """2026-01-01T00:00:00Z: the form of EPUB dcterms:modified and DOCX dcterms:created/modified."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def zip_date_time(moment: dt.datetime) -> tuple[int, int, int, int, int, int]:
+    """A zip entry's timestamp (local DOS time, 1980 to 2107, even seconds) for `moment` in UTC."""
+    moment = moment.astimezone(dt.UTC)
+    if moment.year < 1980:
+        return (1980, 1, 1, 0, 0, 0)
+    if moment.year > 2107:
+        return (2107, 12, 31, 23, 59, 58)
+    return (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second - moment.second % 2)
 
 
 def cff_text(publication: Publication) -> str:

@@ -23,7 +23,7 @@ from lxml import etree, html
 from pubpipe.diagnostics import Diagnostic, display_path, error
 from pubpipe.render import pandoc_ast
 from pubpipe.render.page import edition_ast
-from pubpipe.render.record import edition_record
+from pubpipe.render.record import babel_name, edition_record
 from pubpipe.source.project import Project
 from pubpipe.source.publication import Publication
 from pubpipe.source.record import CFF_NAME, Record, cff_text
@@ -58,8 +58,13 @@ def read_record_fields(path: Path) -> dict[str, str]:
     if suffix == ".html":
         page = html.parse(str(path))
         meta = {m.get("name"): m.get("content") for m in page.xpath("//meta[@name]")}
-        fields = {"title": meta.get("citation_title"), "author": meta.get("citation_author"),
-                  "year": meta.get("citation_publication_date"), "publisher": meta.get("citation_publisher"),
+        authors = page.xpath("//meta[@name='citation_author']/@content")
+        fields = {"title": meta.get("citation_title"), "author": authors[0] if authors else None,
+                  "authors": "; ".join(authors), "date": meta.get("citation_publication_date"),
+                  "year": (meta.get("citation_publication_date") or "")[:4] or None,
+                  "publisher": meta.get("citation_publisher"),
+                  "institution": meta.get("citation_technical_report_institution"),
+                  "number": meta.get("citation_technical_report_number"),
                   "language": meta.get("citation_language"), "identifier": meta.get("DC.identifier")}
         for script in page.xpath("//script[@type='application/ld+json']"):
             data = json.loads(script.text)
@@ -71,8 +76,8 @@ def read_record_fields(path: Path) -> dict[str, str]:
             container = etree.fromstring(epub.read("META-INF/container.xml"))
             opf = etree.fromstring(epub.read(container.find(".//{*}rootfile").get("full-path")))
         return {"title": opf.findtext(f".//{DC}title"), "author": opf.findtext(f".//{DC}creator"),
-                "year": (opf.findtext(f".//{DC}date") or "")[:4], "language": opf.findtext(f".//{DC}language"),
-                "identifier": opf.findtext(f".//{DC}identifier")}
+                "year": (opf.findtext(f".//{DC}date") or "")[:4], "date": opf.findtext(f".//{DC}date"),
+                "language": opf.findtext(f".//{DC}language"), "identifier": opf.findtext(f".//{DC}identifier")}
     if suffix == ".pdf":
         reader = pypdf.PdfReader(str(path))
         info = reader.metadata or {}
@@ -86,7 +91,8 @@ def read_record_fields(path: Path) -> dict[str, str]:
     if suffix == ".docx":
         with zipfile.ZipFile(path) as docx:
             core = etree.fromstring(docx.read("docProps/core.xml"))
-        return {"title": core.findtext(f".//{DC}title"), "author": core.findtext(f".//{DC}creator")}
+        return {"title": core.findtext(f".//{DC}title"), "author": core.findtext(f".//{DC}creator"),
+                "language": core.findtext(f".//{DC}language")}
     if suffix == ".bib":
         text = path.read_text(encoding="utf-8")
         raw = dict(re.findall(r"^\s*(\w+) = \{(.*)\},?$", text, re.M))
@@ -95,29 +101,42 @@ def read_record_fields(path: Path) -> dict[str, str]:
                 value = value[1:-1]
             return re.sub(r"\\([&%$#_{}])", r"\1", value)
 
-        return {"title": unescape(raw.get("title", "")), "author": unescape(raw.get("author", "")),
-                "year": raw.get("year", ""), "publisher": unescape(raw.get("institution", "")),
-                "language": raw.get("langid", ""), "identifier": raw.get("note", "").removeprefix("Identifier: ")}
+        authors = [unescape(name) for name in re.split(r" and (?![^{]*\})", raw.get("author", ""))] \
+            if raw.get("author") else []
+        return {"title": unescape(raw.get("title", "")), "author": authors[0] if authors else "",
+                "authors": "; ".join(authors), "year": raw.get("date", "")[:4], "date": raw.get("date", ""),
+                "publisher": unescape(raw.get("institution", "")), "language": raw.get("langid", ""),
+                "identifier": unescape(raw.get("number", "")), "type": unescape(raw.get("type", ""))}
     if suffix == ".ris":
-        tags = dict(re.findall(r"^([A-Z][A-Z0-9])  - (.*?)\r?$", path.read_text(encoding="utf-8"), re.M))
-        return {"title": tags.get("TI", ""), "author": tags.get("AU", ""), "year": tags.get("PY", ""),
-                "publisher": tags.get("PB", ""), "language": tags.get("LA", ""), "identifier": tags.get("SN", "")}
+        pairs = re.findall(r"^([A-Z][A-Z0-9])  - (.*?)\r?$", path.read_text(encoding="utf-8"), re.M)
+        tags, authors = dict(pairs), [value for tag, value in pairs if tag == "AU"]
+        return {"title": tags.get("TI", ""), "author": authors[0] if authors else "", "authors": "; ".join(authors),
+                "year": tags.get("PY", ""), "date": tags.get("DA", ""), "publisher": tags.get("PB", ""),
+                "language": tags.get("LA", ""), "identifier": tags.get("M1", ""), "type": tags.get("TY", "")}
     return {}
 
 
 def expected_fields(record: Record, suffix: str, pdf_lang: str) -> dict[str, str]:
     common = {"title": record.title, "author": record.author}
+    cited = {"year": str(record.year), "publisher": record.publisher, "identifier": record.identifier,
+             "authors": "; ".join(record.authors)}
     if suffix == ".html":
-        return {**common, "year": str(record.year), "publisher": record.publisher, "language": record.language,
-                "identifier": record.identifier, "ld:title": record.title, "ld:author": record.author,
-                "ld:year": str(record.year), "ld:language": record.language}
+        return {**common, **cited, "language": record.language, "date": record.slashed_date(),
+                "institution": record.publisher, "number": record.number, "ld:title": record.title,
+                "ld:author": record.author, "ld:year": str(record.year), "ld:language": record.language}
     if suffix == ".epub":
-        return {**common, "year": str(record.year), "language": record.language, "identifier": record.identifier}
+        return {**common, "year": str(record.year), "date": record.date, "language": record.language,
+                "identifier": record.identifier}
     if suffix == ".pdf":
         return {**common, "language": pdf_lang, "xmp:title": record.title, "xmp:author": record.author}
-    if suffix in (".bib", ".ris"):
-        return {**common, "year": str(record.year), "publisher": record.publisher, "language": record.language,
-                "identifier": record.identifier}
+    if suffix == ".bib":
+        return {**common, **cited, "date": record.date, "language": babel_name(record.language),
+                "type": record.genre}
+    if suffix == ".ris":
+        return {**common, **cited, "date": record.slashed_date(trailing=True), "language": record.language,
+                "type": "RPRT"}
+    if suffix == ".docx":
+        return {**common, "language": record.language}
     return common
 
 
