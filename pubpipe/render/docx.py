@@ -8,6 +8,7 @@ committed: the reference is rebuilt from code, deterministically.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import subprocess
@@ -21,12 +22,20 @@ from pubpipe.render.figures import with_data_uris
 from pubpipe.render.fonts import SCRIPTS, faces_for
 from pubpipe.render.pandoc_ast import write
 from pubpipe.source.languages import parse_language
+from pubpipe.source.record import build_moment, w3c_datetime, zip_date_time
 from pubpipe.translate.edition import Edition
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 ACCENT = "1F5C4A"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 DOCX_METADATA = ("title", "subtitle", "author", "date", "description", "keywords", "subject", "dir")
+CP = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
+DC = "http://purl.org/dc/elements/1.1/"
+DCTERMS = "http://purl.org/dc/terms/"
+# The PDF's page (templates/brief.typ.j2: paper "a4", margin x 2.2cm, top 2.6cm, bottom 2.3cm), in twips
+# (1/1440 inch); tests/test_metadata.py checks the two agree. Pandoc copies the reference's last w:sectPr.
+PAGE = {"w": 11906, "h": 16838}
+MARGINS = {"top": 1474, "right": 1247, "bottom": 1304, "left": 1247, "header": 708, "footer": 708, "gutter": 0}
 
 
 def _w(tag: str) -> str:
@@ -113,20 +122,98 @@ def reference_docx(output: Path, lang: str) -> Path:
             data = source.read(name)
             if name == "word/styles.xml":
                 data = _styles(data, lang)
+            elif name == "word/document.xml":
+                data = _page(data)
             info = zipfile.ZipInfo(name, FIXED_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             target.writestr(info, data)
     return output
 
 
-def render_docx(edition: Edition, ast: dict, output: Path, reference: Path) -> None:
+def _page(xml: bytes) -> bytes:
+    """The reference's section gets the PDF's page size and margins (pandoc's default has none: US Letter)."""
+    root = etree.fromstring(xml)
+    section = root.find(f"{_w('body')}/{_w('sectPr')}")
+    for tag in ("pgSz", "pgMar"):
+        for old in section.findall(_w(tag)):
+            section.remove(old)
+    after = [child for child in section if child.tag in (_w("footnotePr"), _w("endnotePr"), _w("type"))]
+    index = section.index(after[-1]) + 1 if after else 0
+    size = etree.Element(_w("pgSz"), {_w(key): str(value) for key, value in PAGE.items()})
+    margins = etree.Element(_w("pgMar"), {_w(key): str(value) for key, value in MARGINS.items()})
+    section.insert(index, size)
+    section.insert(index + 1, margins)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def render_docx(edition: Edition, ast: dict, output: Path, reference: Path, epoch: int | None = None) -> None:
     # core properties only (title, author, date...); the language lives in the reference document's defaults;
     # `dir: rtl` makes pandoc write right-to-left paragraphs (w:bidi) and runs (w:rtl)
     meta = {key: value for key, value in ast["meta"].items() if key in DOCX_METADATA}
-    write({**with_data_uris(ast, edition.publication.root), "meta": meta}, "docx", [f"--reference-doc={reference}"],
-          outputfile=output)
+    document = {**with_data_uris(ast, edition.publication.root), "meta": meta}
+    write(document, "docx", [f"--reference-doc={reference}"], outputfile=output)
+    moment = dt.datetime.fromtimestamp(epoch, dt.UTC) if epoch is not None else build_moment(edition.publication)
+    changes = {"docProps/core.xml": lambda xml: _core(xml, edition.tag, moment)}
     if edition.language.direction == "rtl":
-        rewrite_member(output, "word/document.xml", _rtl_sections)
+        styles = _paragraph_styles(document, reference, output.with_suffix(".ltr.docx"))
+        changes["word/document.xml"] = lambda xml: _rtl_sections(_restore_styles(xml, styles["word/document.xml"]))
+        changes["word/footnotes.xml"] = lambda xml: _restore_styles(xml, styles.get("word/footnotes.xml", []))
+    rewrite_members(output, changes, zip_date_time(moment))
+
+
+def _core(xml: bytes, tag: str, moment: dt.datetime) -> bytes:
+    """Core properties: the language (dc:language, empty in pandoc's) and dates from SOURCE_DATE_EPOCH or
+    the publication date (pandoc writes 1970-01-01 under --sandbox, which hides SOURCE_DATE_EPOCH)."""
+    root = etree.fromstring(xml)
+    language = root.find(f"{{{DC}}}language")
+    if language is None:
+        language = etree.SubElement(root, f"{{{DC}}}language")
+    language.text = tag
+    for name in ("created", "modified"):
+        element = root.find(f"{{{DCTERMS}}}{name}")
+        if element is None:
+            element = etree.SubElement(root, f"{{{DCTERMS}}}{name}")
+            element.set("{http://www.w3.org/2001/XMLSchema-instance}type", "dcterms:W3CDTF")
+        element.text = w3c_datetime(moment)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _paragraph_styles(document: dict, reference: Path, scratch: Path) -> dict[str, list[str | None]]:
+    """The paragraph style of every paragraph as pandoc writes it left to right: with `dir: rtl` pandoc
+    drops the style of body paragraphs (Body Text, First Paragraph, Compact...), which then fall back to
+    Normal. The same AST without `dir` gives the same paragraphs in the same order, with their styles."""
+    meta = {key: value for key, value in document["meta"].items() if key != "dir"}
+    write({**document, "meta": meta}, "docx", [f"--reference-doc={reference}"], outputfile=scratch)
+    found = {}
+    try:
+        with zipfile.ZipFile(scratch) as ltr:
+            for member in ("word/document.xml", "word/footnotes.xml"):
+                if member in ltr.namelist():
+                    root = etree.fromstring(ltr.read(member))
+                    found[member] = [_style_of(p) for p in root.iter(_w("p"))]
+    finally:
+        scratch.unlink(missing_ok=True)
+    return found
+
+
+def _style_of(paragraph: etree._Element) -> str | None:
+    style = paragraph.find(f"{_w('pPr')}/{_w('pStyle')}")
+    return style.get(_w("val")) if style is not None else None
+
+
+def _restore_styles(xml: bytes, styles: list[str | None]) -> bytes:
+    root = etree.fromstring(xml)
+    paragraphs = list(root.iter(_w("p")))
+    if len(paragraphs) != len(styles):  # not the same paragraphs after all: leave the document as it is
+        return xml
+    for paragraph, style in zip(paragraphs, styles, strict=True):
+        if style is None or _style_of(paragraph) is not None:
+            continue
+        properties = _child(paragraph, "pPr", first=True)
+        element = etree.Element(_w("pStyle"))
+        element.set(_w("val"), style)
+        properties.insert(0, element)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 RTL_TEXT = re.compile(r"[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]")
@@ -166,12 +253,19 @@ def _child(parent: etree._Element, tag: str, first: bool = False) -> etree._Elem
     return found
 
 
-def rewrite_member(path: Path, member: str, change) -> None:
+def rewrite_member(path: Path, member: str, change, date_time: tuple = FIXED_TIME) -> None:
     """Rewrite one part of a DOCX, keeping the archive's order and fixed timestamps."""
+    rewrite_members(path, {member: change}, date_time)
+
+
+def rewrite_members(path: Path, changes: dict, date_time: tuple = FIXED_TIME) -> None:
+    """Rewrite parts of a DOCX (`changes`: member -> function of its bytes), keeping the archive's order;
+    every entry gets `date_time` (the build's date), so two builds give the same bytes."""
     with zipfile.ZipFile(path) as source:
         members = [(info, source.read(info.filename)) for info in source.infolist()]
     with zipfile.ZipFile(path, "w") as target:
         for info, data in members:
-            fixed = zipfile.ZipInfo(info.filename, FIXED_TIME)
+            fixed = zipfile.ZipInfo(info.filename, date_time)
             fixed.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(fixed, change(data) if info.filename == member else data)
+            change = changes.get(info.filename)
+            target.writestr(fixed, change(data) if change else data)
