@@ -148,10 +148,15 @@ def check_langs(reader: pypdf.PdfReader, shown: str, lang: str) -> list[Diagnost
     return problems
 
 
+def _hangs(char: str) -> bool:
+    return unicodedata.category(char).startswith("P") or char == SOFT_HYPHEN
+
+
 def glyphs_outside(path: Path, margins: dict[str, float] | None) -> list[tuple[int, str, float]]:
     """(page, text, points) of each line that has a glyph beyond the type area's sides (or the page box
-    when `margins` is None) or beyond the page's top and bottom; whitespace is not a glyph, and punctuation
-    may hang half an em into the margin."""
+    when `margins` is None) or beyond the page's top and bottom. Whitespace is not a glyph; a line that
+    starts or ends with punctuation may hang into the margin by half an em (Typst's overhang: the letter
+    kerned against the hanging comma hangs a little too), any other by 0.5 pt of rounding."""
     import pymupdf
 
     found = []
@@ -162,18 +167,16 @@ def glyphs_outside(path: Path, margins: dict[str, float] | None) -> list[tuple[i
             right = box.x1 - (margins or {}).get("right", 0)
             for block in page.get_text("rawdict")["blocks"]:
                 for line in block.get("lines", []):
-                    worst, text = 0.0, ""
-                    for span in line["spans"]:
-                        for char in span["chars"]:
-                            if char["c"].isspace():
-                                continue
-                            x0, y0, x1, y1 = char["bbox"]
-                            hangs = unicodedata.category(char["c"]).startswith("P") or char["c"] == SOFT_HYPHEN
-                            hang = span["size"] / 2 if hangs else 0.5
-                            over = max(left - x0 - hang, x1 - right - hang, box.y0 - y0, y1 - box.y1)
-                            worst = max(worst, over)
-                        text += "".join(c["c"] for c in span["chars"])
+                    glyphs = [(char, span["size"]) for span in line["spans"] for char in span["chars"]
+                              if not char["c"].isspace()]
+                    if not glyphs:
+                        continue
+                    ends = (glyphs[0], glyphs[-1])
+                    hang = max((size / 2 for char, size in ends if _hangs(char["c"])), default=0.5)
+                    worst = max(max(left - x0 - hang, x1 - right - hang, box.y0 - y0, y1 - box.y1)
+                                for (x0, y0, x1, y1) in (char["bbox"] for char, _size in glyphs))
                     if worst > 0.1:  # rounding noise of the glyph boxes
+                        text = "".join(char["c"] for span in line["spans"] for char in span["chars"])
                         found.append((number, text.strip(), worst))
     return found
 
