@@ -292,7 +292,7 @@ def artifact_event(kind: str, edition: Edition, fmt: str, path: str = "", size: 
                    cached: bool = False, note: str = "") -> dict:
     return {"kind": kind, "publication": edition.publication.slug, "edition": edition.tag,
             "status": edition.spec.status, "format": fmt, "path": path, "bytes": size, "seconds": seconds,
-            "cached": cached, "note": note}
+            "cached": cached, "note": note, "worker": os.getpid()}
 
 
 def from_cache(store: Store, key: str, edition: Edition, fmt: str, folder: Path, staging: Path) -> dict | None:

@@ -24,6 +24,7 @@ from pubpipe.source.provenance import last_commit_time
 
 STAMP = "last-build.json"
 SOURCE_FOLDERS = ("content", "locales", "templates")
+QUIET = ("-q", "--quiet")  # what is printed is no input
 FONT_FOLDERS = ("/usr/share/fonts", "/usr/local/share/fonts", os.path.expanduser("~/.local/share/fonts"))
 
 
@@ -44,7 +45,7 @@ def inputs_key(root: Path, argv: list[str], epoch: str | None = None) -> str:
     epoch = (os.environ.get("SOURCE_DATE_EPOCH", "") if epoch is None else epoch).strip()
     slugs = sorted(p.name for p in (root / "content").glob("*") if (p / "publication.yaml").exists())
     return digest_json({
-        "argv": argv, "root": str(root), "epoch": epoch,
+        "argv": [arg for arg in argv if arg not in QUIET], "root": str(root), "epoch": epoch,
         "commit_time": last_commit_time(root, slugs) if slugs and not epoch else None,
         "sources": {name: _files(root / name) for name in SOURCE_FOLDERS},
         "code": code_digest(), "tools": tools_digest(),

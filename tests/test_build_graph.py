@@ -1,0 +1,171 @@
+"""The build graph: what a rebuild converts, and that caching and parallelism never change a byte.
+
+What was built and what came from the cache is observed through the build's
+progress events (the summary table's rows), never through timing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pubpipe.pipeline import Project, build
+
+from .conftest import PUBLICATIONS, ROOT, SLUG, catalog_file, copy_project, publication_project
+
+FORMATS = {"html", "pdf", "epub", "docx"}
+
+
+def built(root: Path, **options) -> tuple[set[tuple[str, str]], set[tuple[str, str]], list[dict]]:
+    """Build in this process; the (edition, format) pairs built and those taken from the cache, and the events."""
+    events: list[dict] = []
+    build(Project(root), progress=events.append, **options)
+    done = [e for e in events if e["kind"] == "done"]
+    return ({(e["edition"], e["format"]) for e in done if not e["cached"]},
+            {(e["edition"], e["format"]) for e in done if e["cached"]}, events)
+
+
+def dist_bytes(root: Path) -> dict[str, bytes]:
+    dist = root / "dist"
+    return {p.relative_to(dist).as_posix(): p.read_bytes() for p in sorted(dist.rglob("*")) if p.is_file()}
+
+
+def assert_same_files(a: Path, b: Path) -> None:
+    first, second = dist_bytes(a), dist_bytes(b)
+    assert sorted(first) == sorted(second)
+    differ = [name for name in first if first[name] != second[name]]
+    assert not differ, f"files that differ: {differ}"
+
+
+def edit_catalog(root: Path, lang: str, note: str) -> None:
+    path = catalog_file(root, lang.replace("-", "_") if lang == "zh-Hans" else lang)
+    text = path.read_text(encoding="utf-8")
+    at = text.index('\nmsgid "', text.index('msgid ""') + 1)
+    path.write_text(text[:at] + f"\n# {note}" + text[at:], encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory) -> Path:
+    """The IYRP project built once: its cache is warm."""
+    root = copy_project(tmp_path_factory.mktemp("warm"))
+    made, cached, _ = built(root)
+    assert len(made) == 20 and not cached
+    return root
+
+
+def test_a_no_op_rebuild_converts_nothing(warm):
+    before = dist_bytes(warm)
+    made, cached, _ = built(warm)
+    assert made == set()
+    assert {fmt for _lang, fmt in cached} == FORMATS and len(cached) == 20
+    assert dist_bytes(warm) == before
+
+
+def test_the_no_op_command_answers_from_its_record(warm):
+    """build.py, run twice as a user runs it: the second run loads nothing and says so."""
+    env = {**os.environ, "PUBPIPE_IN_VENV": "1"}
+    command = [sys.executable, str(ROOT / "build.py"), "--project", str(warm)]
+    subprocess.run(command + ["-q"], check=True, env=env, capture_output=True)
+    before = dist_bytes(warm)
+    second = subprocess.run(command, check=True, env=env, capture_output=True, text=True)
+    assert "nothing changed since the last build" in second.stdout
+    assert "0 built, 20 from the cache" in second.stdout
+    assert dist_bytes(warm) == before
+    (warm / "dist" / SLUG / "fr" / "index.html").write_text("tampered", encoding="utf-8")  # dist/ no longer matches
+    third = subprocess.run(command, check=True, env=env, capture_output=True, text=True)
+    assert "nothing changed" not in third.stdout
+    assert dist_bytes(warm) == before  # the page came back from the cache
+
+
+def test_editing_one_catalog_rebuilds_exactly_that_edition(warm):
+    edit_catalog(warm, "fr", "a translator's note")
+    made, cached, _ = built(warm)
+    assert made == {("fr", fmt) for fmt in FORMATS}
+    assert len(cached) == 16 and all(lang != "fr" for lang, _fmt in cached)
+
+
+def test_editing_the_typst_template_rebuilds_only_pdfs(warm):
+    template = warm / "templates" / "brief.typ.j2"
+    template.write_text(template.read_text(encoding="utf-8") + "\n// a comment of the typesetter\n",
+                        encoding="utf-8")
+    made, _cached, _ = built(warm)
+    assert made and {fmt for _lang, fmt in made} == {"pdf"}
+    assert {lang for lang, _fmt in made} == {"en", "zh-Hans", "fr", "es", "ar"}
+
+
+def test_editing_the_page_template_rebuilds_only_pages(warm):
+    template = warm / "templates" / "page.html.j2"
+    template.write_text(template.read_text(encoding="utf-8") + "\n{# a comment of the designer #}\n",
+                        encoding="utf-8")
+    made, _cached, _ = built(warm)
+    assert made == {(lang, "html") for lang in ("en", "zh-Hans", "fr", "es", "ar")}
+
+
+def test_a_corrupt_cache_entry_is_rebuilt_never_published(warm):
+    made, _cached, _ = built(warm)
+    assert not made
+    good = dist_bytes(warm)
+    manifest = json.loads((warm / "dist" / "manifest.json").read_text(encoding="utf-8"))
+    key = next(a["inputs"] for e in manifest["publications"][0]["editions"] for a in e["artifacts"]
+               if e["lang"] == "es" and a["format"] == "pdf")  # the artifact's cache key
+    pdf = warm / "build" / "cache" / "artifacts" / key[:2] / key / f"{SLUG}.es.pdf"
+    pdf.write_bytes(pdf.read_bytes()[:-100] + b"x" * 100)  # same size, other bytes
+    made, _cached, events = built(warm)
+    assert made == {("es", "pdf")}
+    assert any(e["kind"] == "note" and e["edition"] == "es" and "corrupt" in e["note"] for e in events)
+    assert dist_bytes(warm) == good
+
+
+def test_the_cache_survives_a_partial_build(warm):
+    built(warm)
+    edit_catalog(warm, "es", "a partial build follows")
+    made, cached, _ = built(warm, langs=["es"])
+    assert made == {("es", fmt) for fmt in FORMATS} and not cached
+    made, cached, _ = built(warm)  # the full build after it: every edition from the cache
+    assert not made and len(cached) == 20
+    manifest = json.loads((warm / "dist" / "manifest.json").read_text(encoding="utf-8"))
+    assert [e["lang"] for e in manifest["publications"][0]["editions"]] == ["en", "zh-Hans", "fr", "es", "ar"]
+
+
+def test_a_cached_build_gives_the_bytes_of_a_cold_one(warm, tmp_path):
+    """The warm project, after the edits above, against a copy of its sources built from nothing."""
+    built(warm)
+    cold = tmp_path / "cold"
+    for name in ("content", "templates", "locales"):
+        shutil.copytree(warm / name, cold / name)
+    made, cached, _ = built(cold)
+    assert len(made) == 20 and not cached
+    assert_same_files(warm, cold)
+
+
+SCRIPT = """
+import json, sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from pubpipe.pipeline import Project, build
+events = []
+build(Project(Path({project!r})), progress=events.append)
+print(json.dumps(sorted({{e["worker"] for e in events if e["kind"] == "done"}})))
+"""
+
+
+def build_in_process_of_its_own(project: Path, jobs: int) -> list[int]:
+    """A fresh process (so forking is safe), with PUBPIPE_JOBS; the process ids that built the artifacts."""
+    done = subprocess.run([sys.executable, "-c", SCRIPT.format(root=str(ROOT), project=str(project))],
+                          env={**os.environ, "PUBPIPE_JOBS": str(jobs)}, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("known", [p for p in PUBLICATIONS if p.slug in (SLUG, "field-note")],
+                         ids=lambda p: p.slug)
+def test_parallel_and_serial_builds_are_byte_identical(known, tmp_path):
+    serial, parallel = (publication_project(known, tmp_path / name) for name in ("serial", "parallel"))
+    assert len(build_in_process_of_its_own(serial, 1)) == 1
+    assert len(build_in_process_of_its_own(parallel, 2)) == 2  # two workers did the work
+    assert_same_files(serial, parallel)
