@@ -290,8 +290,9 @@ def viewer_page(project: Project, path: str) -> bytes | None:
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(path)}</title>
 <style>body{{margin:0;font:13px/1.5 ui-monospace,monospace}}h1{{font-size:14px;margin:0;padding:.5em 1em;
-background:#eee;position:sticky;top:0}}pre{{margin:0;white-space:pre-wrap;counter-reset:l}}
-pre span{{display:block;padding-left:5em;text-indent:-5em}}pre a{{display:inline-block;width:4em;margin-right:1em;
+background:#eee;position:sticky;top:0}}pre{{margin:0;white-space:pre-wrap}}
+pre span{{display:block;padding-left:5em;text-indent:-5em;scroll-margin-top:4em}}
+pre a{{display:inline-block;width:4em;margin-right:1em;
 text-align:right;color:#999;text-decoration:none;text-indent:0}}pre span:target{{background:#fff3a8}}</style>
 </head><body><h1>{html.escape(path)} <small>(read-only)</small></h1><pre>{rows}</pre></body></html>"""
     return page.encode("utf-8")

@@ -1,7 +1,8 @@
 // Drives `build.py serve` in headless Debian chromium (puppeteer-core from tools/referees, nothing downloaded).
 // Usage: node serve_driver.mjs job.json result.json
 //   job = {"url": "http://127.0.0.1:PORT/", "timeout_ms": 20000,
-//          "steps": [{"path": FILE, "text": NEW CONTENT, "expect": TEXT IN THE PAGE, "banner": TEXT IN THE BANNER}]}
+//          "steps": [{"path": FILE, "text": NEW CONTENT, "expect": TEXT IN THE PAGE, "banner": TEXT IN THE BANNER,
+//                     "not_banner": TEXT NOT IN THE BANNER}]}
 // Opens the page once, then for each step writes the file (a save) and waits, without navigating, until the page
 // has reloaded by itself (a marker set on the window is gone) and shows `expect` (and `banner` in #pp-banner).
 // result = {"initial": SNAPSHOT, "steps": [{"ms": SAVE TO RELOADED PAGE, ...SNAPSHOT}], "url_after": URL}
@@ -66,10 +67,11 @@ try {
     await page.evaluate(() => { window.ppNotReloaded = true; });
     const started = process.hrtime.bigint();
     writeFileSync(step.path, step.text);
-    await until(page, ({ expect, banner }) => !window.ppNotReloaded && document.readyState === "complete"
-      && document.body.innerText.includes(expect)
-      && (!banner || (document.getElementById("pp-banner")?.innerText || "").includes(banner)),
-    { expect: step.expect, banner: step.banner || "" });
+    await until(page, ({ expect, banner, notBanner }) => {
+      const shown = document.getElementById("pp-banner")?.innerText || "";
+      return !window.ppNotReloaded && document.readyState === "complete" && document.body.innerText.includes(expect)
+        && (!banner || shown.includes(banner)) && (!notBanner || !shown.includes(notBanner));
+    }, { expect: step.expect, banner: step.banner || "", notBanner: step.not_banner || "" });
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     result.steps.push({ ms, ...(await page.evaluate(snapshot)) });
     if (step.pause_ms) await sleep(step.pause_ms);
