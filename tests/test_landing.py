@@ -111,6 +111,19 @@ def test_the_page_links_its_feeds(landing):
     assert links["application/atom+xml;profile=opds-catalog;kind=acquisition"] == "opds.xml"
 
 
+ATOM_SCHEMA = ROOT / "tests" / "schemas" / "atom.rng"  # RFC 4287 Appendix B, in RELAX NG's XML syntax
+
+
+@pytest.mark.parametrize("name", ["feed.atom", "opds.xml"])
+def test_feeds_are_valid_atom_by_the_rfc_4287_schema(landing, name):
+    root, _manifest = landing
+    schema = etree.RelaxNG(etree.parse(str(ATOM_SCHEMA)))
+    assert schema.validate(etree.parse(str(root / "dist" / name))), schema.error_log
+    broken = etree.parse(str(root / "dist" / name))
+    broken.getroot().remove(broken.getroot().find(ATOM + "id"))  # the schema does catch a missing feed id
+    assert not schema.validate(broken)
+
+
 def _required_atom(node, where: str) -> None:
     for tag in ("id", "title", "updated"):
         assert node.find(ATOM + tag) is not None and (node.find(ATOM + tag).text or "").strip(), (where, tag)

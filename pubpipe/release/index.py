@@ -14,8 +14,10 @@ from pathlib import Path
 
 from babel.numbers import format_percent
 from babel.support import NullTranslations
+from markupsafe import Markup
 
-from pubpipe.render.html import environment, render_page, stylesheet
+from pubpipe.render.fonts import css_rules
+from pubpipe.render.html import environment, render_page
 
 FORMAT_LABELS = {"html": "HTML", "pdf": "PDF", "epub": "EPUB", "docx": "DOCX", "bib": "BibLaTeX (.bib)",
                  "ris": "RIS (.ris)", "zenodo": "Zenodo deposit (.json)"}
@@ -57,5 +59,7 @@ def render_index(templates: Path, manifest: dict) -> str:
         source = next((e.get("record") or {} for e in pub["editions"] if e["lang"] == pub["source_language"]), {})
         publications.append({**pub, "editions": editions, "genre": source.get("genre", ""),
                              "date": source.get("date", str(pub.get("year", ""))), "cover": pub.get("cover")})
-    return render_page(env, "index.html.j2", publications=publications, css=stylesheet(templates),
+    tags = tuple(sorted({e["lang"] for p in manifest["publications"] for e in p["editions"]}))
+    css = Markup((templates / "index.css").read_text(encoding="utf-8") + css_rules(tags))  # trusted, ours
+    return render_page(env, "index.html.j2", publications=publications, css=css,
                        feed=FEED, opds=OPDS, opds_type=OPDS_TYPE)
