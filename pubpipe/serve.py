@@ -37,13 +37,15 @@ from pubpipe import pipeline
 from pubpipe.diagnostics import Diagnostic, PipelineError, error
 from pubpipe.render.page import edition_ast, page_context, render_html
 from pubpipe.render.record import edition_record, write_citation_files
+from pubpipe.source.figures import check_figures
 from pubpipe.source.files import read_bytes_inside
 from pubpipe.source.languages import parse_language
 from pubpipe.source.project import Project
-from pubpipe.source.publication import discover
+from pubpipe.source.publication import Publication, discover, load_publication
+from pubpipe.source.schema import SCHEMAS
 from pubpipe.source.segments import Segment, Slot, reassemble
 from pubpipe.translate.catalogs import segment_msgid
-from pubpipe.translate.edition import Edition, mark_language
+from pubpipe.translate.edition import Edition, make_edition, mark_language
 from pubpipe.verify import citations, gate
 
 MARK = "pps-"  # class of the span or div around segment N in the Markdown: pps-N
@@ -319,6 +321,7 @@ class Preview:
         self.last: Build | None = None
         self._page = ""  # the last page rendered, annotated, before the banner and script
         self._names_cache: dict[str, list[Diagnostic]] = {}
+        self._publication: tuple[str, Publication | None, tuple[Diagnostic, ...]] | None = None
         self._changed = threading.Condition()
         self.stopping = False
 
@@ -357,7 +360,7 @@ class Preview:
             self._phases[name] = time.perf_counter() - clock
             clock = time.perf_counter()
 
-        loaded = pipeline.load(project, [self.lang], [self.slug])
+        loaded = self._load()
         if not loaded.editions:
             raise PipelineError(loaded.problems or [error(project.content / self.slug, 1, f"no edition "
                                                           f"{self.lang} of {self.slug}", "serve")])
@@ -391,6 +394,31 @@ class Preview:
             raise RuntimeError("the checks did not finish")
         return page, checks["found"]
 
+    def _load(self) -> pipeline.Loaded:
+        """pipeline.load(project, [lang], [slug]), reusing the publication while nothing it is read from changed.
+
+        A publication is read (and validated) from content/<slug>/ alone, against the schemas: its key is the
+        SHA-256 of those files, taken before reading and again after, so a file saved meanwhile is read anew
+        next time. The catalogs are read and checked on every build.
+        """
+        root = self.project.content / self.slug
+        key = _digest(_files(root) + _files(SCHEMAS))
+        cached = self._publication if self._publication and self._publication[0] == key else None
+        if cached:
+            publication, problems = cached[1], list(cached[2])
+        else:
+            publication, problems = load_publication(root) if (root / "publication.yaml").is_file() else (None, [])
+            if publication:
+                problems += check_figures(publication)
+            if _digest(_files(root) + _files(SCHEMAS)) == key:
+                self._publication = (key, publication, tuple(problems))
+        editions = []
+        for spec in pipeline.editions_of(publication, [self.lang]) if publication else []:
+            translations, ui, found = pipeline.read_translations(self.project, publication, spec)
+            problems += found
+            editions.append((make_edition(publication, spec, translations), ui))
+        return pipeline.Loaded([publication] if publication else [], editions, problems)
+
     def check(self, loaded) -> list[Diagnostic]:
         """What `check --sources --lang L --publication S` reports, from the load the page is built from.
 
@@ -417,14 +445,7 @@ class Preview:
         return problems
 
     def _names_key(self) -> str:
-        digest = hashlib.sha256()
-        for path in sorted(source_files(self.project, self.slug, catalogs=False)):
-            digest.update(str(path).encode() + b"\0")
-            try:
-                digest.update(path.read_bytes())
-            except OSError:
-                digest.update(b"\1missing")
-        return digest.hexdigest()
+        return _digest(source_files(self.project, self.slug, catalogs=False))
 
     def wait(self, shown: int | None, timeout: float) -> int:
         """The current generation, once it differs from `shown` (or after `timeout`)."""
@@ -436,6 +457,22 @@ class Preview:
         with self._changed:
             self.stopping = True
             self._changed.notify_all()
+
+
+def _files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
+
+
+def _digest(paths: list[Path]) -> str:
+    """One SHA-256 over the paths and contents of these files."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path).encode() + b"\0")
+        try:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError:
+            digest.update(b"\1missing")
+    return digest.hexdigest()
 
 
 def _cpu() -> float:

@@ -373,3 +373,23 @@ def test_a_save_rebuilds_and_ctrl_c_stops_cleanly_without_a_browser(tmp_path):
     stderr = "".join(served.err)
     assert f"locales/es/LC_MESSAGES/{SLUG}.po:{message.lineno}: error:" in stderr and "Traceback" not in stderr
     assert "stopped" in "".join(served.out)
+
+
+def test_the_publication_is_reused_only_while_its_files_are_unchanged(tmp_path):
+    """The parsed publication is kept between builds by the hash of content/<slug>/: an edit to brief.md shows
+    at once, and what the preview loads is what pipeline.load loads, before and after."""
+    root = copy_project(tmp_path)
+    project = Project(root)
+    brief = root / "content" / SLUG / "brief.md"
+    text = brief.read_text(encoding="utf-8")
+    heading = next(line for line in text.split("\n") if line.startswith("# "))
+    preview = Preview(project, SLUG, "fr")
+    for step, source in enumerate([text, text.replace(heading, heading + " and more", 1), text]):
+        brief.write_text(source, encoding="utf-8")
+        assert preview.rebuild().ok
+        page = (preview.folder / "index.html").read_text(encoding="utf-8")
+        assert (heading[2:] + " and more" in page) == (step == 1)
+        mine, theirs = preview._load(), pipeline.load(project, ["fr"], [SLUG])
+        assert mine.problems == theirs.problems
+        assert [(e.body, e.strings, e.fallbacks) for e, _ui in mine.editions] == \
+            [(e.body, e.strings, e.fallbacks) for e, _ui in theirs.editions]
