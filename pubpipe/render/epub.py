@@ -17,6 +17,7 @@ import re
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from babel.support import NullTranslations
 from fontTools import subset
 from fontTools.ttLib import TTFont
 
@@ -77,7 +78,7 @@ def render_epub(edition: Edition, ast: dict, output: Path, css: Path, ui=None, e
         ui, _problems = load_ui(Project(css.parent.parent).locales, edition.language,
                                 edition.publication.source_language)
     opf = with_dates(opf, str(edition.publication.meta["date"]), moment)
-    opf = with_accessibility(opf, accessibility_facts(documents), css.parent, ui)
+    opf = with_accessibility(opf, accessibility_facts(documents), css.parent, ui, edition.tag)
     replacements[opf_name] = opf.encode("utf-8")
     for name in names:
         if name.endswith(".css"):
@@ -119,7 +120,7 @@ def accessibility_facts(documents: dict[str, str]) -> dict[str, bool]:
     }
 
 
-def with_accessibility(opf: str, facts: dict[str, bool], templates: Path, ui) -> str:
+def with_accessibility(opf: str, facts: dict[str, bool], templates: Path, ui, tag: str) -> str:
     """schema.org accessibility metadata that is true of this edition, replacing pandoc's fixed set
     (which claims alternativeText with no image), and a summary in the edition's language (ui catalog)."""
     modes = ["textual"] + (["visual"] if facts["images"] else [])
@@ -128,12 +129,15 @@ def with_accessibility(opf: str, facts: dict[str, bool], templates: Path, ui) ->
     features += ["alternativeText"] if facts["images"] and facts["described_images"] else []
     features += ["MathML"] + (["describedMath"] if facts["described_math"] else []) if facts["math"] else []
     features += ["pageNavigation"] if facts["page_list"] else []
-    summary = " ".join(environment(templates, ui).get_template("accessibility.txt.j2").render(**facts).split())
+    summary, english = (" ".join(environment(templates, translations).get_template("accessibility.txt.j2")
+                                 .render(**facts).split()) for translations in (ui, NullTranslations()))
+    # untranslated (no ui catalog for the language yet): the English sentences say so, not the package's language
+    language = ' xml:lang="en"' if summary == english and not tag.startswith("en") else ""
     lines = [f'<meta property="schema:accessMode">{mode}</meta>' for mode in modes]
     lines.append(f'<meta property="schema:accessModeSufficient">{sufficient}</meta>')
     lines += [f'<meta property="schema:accessibilityFeature">{feature}</meta>' for feature in features]
     lines.append('<meta property="schema:accessibilityHazard">none</meta>')  # no sound, motion or flashing
-    lines.append(f'<meta property="schema:accessibilitySummary">{summary}</meta>')  # escaped by Jinja
+    lines.append(f'<meta property="schema:accessibilitySummary"{language}>{summary}</meta>')  # escaped by Jinja
     opf = re.sub(r'\s*<meta property="schema:(accessMode|accessModeSufficient|accessibilityFeature|'
                  r'accessibilityHazard|accessibilitySummary)">[^<]*</meta>', "", opf)
     return re.sub(r"\s*</metadata>", lambda _m: "".join(f"\n    {line}" for line in lines) + "\n  </metadata>", opf,
