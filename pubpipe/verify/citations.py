@@ -24,6 +24,7 @@ from pubpipe.diagnostics import Diagnostic, display_path, error
 from pubpipe.render import pandoc_ast
 from pubpipe.render.page import edition_ast
 from pubpipe.render.record import babel_name, edition_record
+from pubpipe.source.deposit import DEPOSIT_SUFFIX, iso639_3, read_deposit_fields
 from pubpipe.source.project import Project
 from pubpipe.source.publication import Publication
 from pubpipe.source.record import CFF_NAME, Record, cff_text
@@ -55,6 +56,8 @@ class Expected:
 def read_record_fields(path: Path) -> dict[str, str]:
     """The record as a format stores it: title, author, year, language, identifier (where present)."""
     suffix = path.suffix
+    if path.name.endswith(DEPOSIT_SUFFIX):  # the deposit metadata (source/deposit.py)
+        return read_deposit_fields(path.read_text(encoding="utf-8"))
     if suffix == ".html":
         page = html.parse(str(path))
         meta = {m.get("name"): m.get("content") for m in page.xpath("//meta[@name]")}
@@ -137,6 +140,9 @@ def expected_fields(record: Record, suffix: str, pdf_lang: str) -> dict[str, str
                 "type": "RPRT"}
     if suffix == ".docx":
         return {**common, "language": record.language}
+    if suffix == ".json":  # <slug>.<lang>.zenodo.json: Zenodo wants ISO 639-3 and the date as written
+        return {**common, "year": str(record.year), "date": record.date, "language": iso639_3(record.language),
+                "identifier": record.identifier}
     return common
 
 
@@ -365,7 +371,7 @@ def check_artifacts(project: Project, dist: Path, editions: list, required: bool
             continue
         try:
             paths = sorted(p for p in folder.iterdir() if p.suffix in (".html", ".pdf", ".epub", ".docx", ".bib",
-                                                                         ".ris"))
+                                                                         ".ris") or p.name.endswith(DEPOSIT_SUFFIX))
             expected = expectations_for(edition, edition_ast(project, edition, ui))
         except (OSError, RuntimeError) as exc:
             problems.append(error(folder, 1, f"cannot check the {edition.tag} artifacts: {unreadable(exc)}",
