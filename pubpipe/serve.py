@@ -323,11 +323,12 @@ class Preview:
         self._names_cache: dict[str, list[Diagnostic]] = {}
         self._publication: tuple[str, Publication | None, tuple[Diagnostic, ...]] | None = None
         self._changed = threading.Condition()
+        self._phases: dict[str, float] = {}
         self.stopping = False
 
     def rebuild(self) -> Build:
         started, cpu = time.perf_counter(), _cpu()
-        self._phases: dict[str, float] = {}
+        self._phases = {}
         try:
             page, diagnostics = self._render()
             self._page, ok = page, True
@@ -370,11 +371,14 @@ class Preview:
         sources = {**sources, **{key: source_of(project, edition, strings[key]) for key in STRING_PLACES
                                  if key in strings}}
         lap("load")
-        checks: dict[str, list[Diagnostic]] = {}
+        checks: dict[str, object] = {}
 
         def run_checks() -> None:
             started = time.perf_counter()
-            checks["found"] = self.check(loaded)
+            try:
+                checks["found"] = self.check(loaded)
+            except Exception as exc:  # raised again below, in the build: never a traceback from a thread
+                checks["failed"] = exc
             self._phases["checks"] = time.perf_counter() - started
 
         worker = threading.Thread(target=run_checks, daemon=True)
@@ -390,8 +394,8 @@ class Preview:
         lap("page")
         worker.join()
         lap("wait")
-        if "found" not in checks:
-            raise RuntimeError("the checks did not finish")
+        if "failed" in checks:
+            raise checks["failed"]
         return page, checks["found"]
 
     def _load(self) -> pipeline.Loaded:
