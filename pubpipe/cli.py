@@ -325,7 +325,8 @@ def cmd_previews(project: Project, args: argparse.Namespace) -> int:
 
 def cmd_release(project: Project, args: argparse.Namespace) -> int:
     """Refuse on any check error (strict: incomplete or unreviewed official editions too), build everything
-    strictly into a fresh dist/, then read every artifact back (citation gate, deposits included)."""
+    strictly and afresh (no build cache) into dist/, then read every artifact back (citation gate, deposits
+    included)."""
     from pubpipe.pipeline import run_checks
 
     problems = run_checks(project, artifacts="skip", strict=True)
@@ -334,8 +335,13 @@ def cmd_release(project: Project, args: argparse.Namespace) -> int:
         print("release refused: fix the errors above (the same checks as 'build.py check --strict')",
               file=sys.stderr)
         return 1
+    from pubpipe.release.cache import CACHE_DIR
+    from pubpipe.release.publish import remove
+
+    remove(project.root / CACHE_DIR)  # clean: every artifact made afresh, none taken from the build cache
     args.langs = args.formats = args.slugs = None
     args.strict = True
+    args.argv = None  # never answered by the no-op check either
     code = cmd_build(project, args)
     if code:
         return code
@@ -345,7 +351,7 @@ def cmd_release(project: Project, args: argparse.Namespace) -> int:
         print("release failed the read-back of its artifacts", file=sys.stderr)
         return 1
     if not args.quiet:
-        print(f"release: {project.dist} (verify with: cd {display_path(project.dist)} && sha256sum -c SHA256SUMS)")
+        print(f"release: {project.dist} (verify: cd {project.dist} && sha256sum -c SHA256SUMS)")
     return 0
 
 
