@@ -6,7 +6,8 @@ artifacts). The editions are linked with DataCite relation types, which
 Zenodo accepts: schema 4.5 has no translation relation (IsTranslationOf
 came with 4.6, which Zenodo does not take yet), so a translation
 `isVariantFormOf` its original, and the original `isOriginalFormOf` each
-translation. The edition's own URN is an `isAlternateIdentifier`.
+translation. The edition's own URN is an `isAlternateIdentifier`. No `scheme`: Zenodo
+detects it (urn, url, doi) and its deposit form has no such field.
 
 Zenodo wants the language as ISO 639-3; CLDR's alias table (in Babel) maps
 each three-letter code to its two-letter one, which we invert.
@@ -47,16 +48,14 @@ def zenodo_metadata(record: dict, editions: list[dict], source_language: str, ge
     """The deposit of one edition; `record` is the edition's record (source/record.Record as a dict) and
     `editions` the records of every edition of the publication (for the translation links)."""
     identifier = record["identifier"]
-    related = [{"identifier": identifier, "relation": "isAlternateIdentifier", "scheme": _scheme(identifier)}]
+    related = [{"identifier": identifier, "relation": "isAlternateIdentifier"}]
+    kind = "publication-" + PUBLICATION_TYPES.get(genre_kind, "report")
     original = next((e for e in editions if e["language"] == source_language), None)
     if record["language"] == source_language:
-        related += [{"identifier": e["identifier"], "relation": "isOriginalFormOf", "scheme": _scheme(e["identifier"]),
-                     "resource_type": "publication-" + PUBLICATION_TYPES.get(genre_kind, "report")}
+        related += [{"identifier": e["identifier"], "relation": "isOriginalFormOf", "resource_type": kind}
                     for e in editions if e["language"] != source_language]
     elif original is not None:
-        related.append({"identifier": original["identifier"], "relation": "isVariantFormOf",
-                        "scheme": _scheme(original["identifier"]),
-                        "resource_type": "publication-" + PUBLICATION_TYPES.get(genre_kind, "report")})
+        related.append({"identifier": original["identifier"], "relation": "isVariantFormOf", "resource_type": kind})
     creators = [{"name": record["author"]}] + [{"name": f"{family}, {given}"}
                                                for family, given in record.get("persons") or ()]
     data = {
@@ -76,10 +75,6 @@ def zenodo_metadata(record: dict, editions: list[dict], source_language: str, ge
     if record["title"] != record["original_title"]:
         data["notes"] += f" Translation of: {record['original_title']}."
     return data
-
-
-def _scheme(identifier: str) -> str:
-    return "urn" if identifier.startswith("urn:") else "url"
 
 
 def deposit_text(data: dict) -> str:
