@@ -670,7 +670,7 @@ def reuse_pandoc_formats() -> None:
 
 
 def serve(project: Project, slug: str, lang: str, port: int, say: Callable[[str], None],
-          show: Callable[[list[Diagnostic]], None], ready: Callable[[str], None] | None = None) -> int:
+          show: Callable[[list[Diagnostic]], None]) -> int:
     """Build, serve on 127.0.0.1:port (0: a free port) and rebuild on every save until Ctrl-C."""
     reuse_pandoc_formats()
     preview = Preview(project, slug, lang)
@@ -692,15 +692,20 @@ def serve(project: Project, slug: str, lang: str, port: int, say: Callable[[str]
                                        "--port (0: any free port)", "serve")])
         return 1
     url = f"http://127.0.0.1:{server.server_address[1]}/"
-    (ready or say)(f"serving {slug} {lang} at {url} (Ctrl-C to stop)")
+    say(f"serving {slug} {lang} at {url} (Ctrl-C to stop)")
 
     def watch() -> None:
         while not preview.stopping:
             time.sleep(POLL)
-            changed = watcher.changed()
-            if changed and not preview.stopping:
-                names = ", ".join(relative(project, p) for p in changed[:3]) + (" ..." if len(changed) > 3 else "")
-                built(preview.rebuild(), f"saved {names}: ")
+            try:
+                changed = watcher.changed()
+                if changed and not preview.stopping:
+                    names = ", ".join(relative(project, p) for p in changed[:3]) + (" ..." * (len(changed) > 3))
+                    build = preview.rebuild()
+                    if not preview.stopping:  # Ctrl-C in a terminal also stops the pandoc of a build under way
+                        built(build, f"saved {names}: ")
+            except Exception as exc:  # e.g. the preview folder cannot be written: said, and the server goes on
+                show([error(preview.folder, 1, f"{type(exc).__name__}: {' '.join(str(exc).split())}", "serve")])
 
     thread = threading.Thread(target=watch, name="pubpipe-watch", daemon=True)
     thread.start()
