@@ -182,8 +182,8 @@ def glyphs_outside(path: Path, margins: dict[str, float] | None) -> list[tuple[i
 
 
 def check_bounds(path: Path, shown: str, margins: dict[str, float] | None) -> list[Diagnostic]:
-    return [_fail(shown, f"PDF page {page}: text beyond the type area by {over:.1f} pt: {text[:80]!r}", "pdf-bounds")
-            for page, text, over in glyphs_outside(path, margins)]
+    return [_fail(shown, f"PDF bounds: page {page}: text beyond the type area by {over:.1f} pt: {text[:80]!r}",
+                  "pdf-bounds") for page, text, over in glyphs_outside(path, margins)]
 
 
 def check_pdf_structure(pdfs: list[tuple[Path, str, str]], template: Path = TEMPLATE) -> list[Diagnostic]:
