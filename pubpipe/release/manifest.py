@@ -23,7 +23,7 @@ class Artifact:
     path: str  # relative to dist/
     sha256: str
     bytes: int
-    inputs: str = ""  # SHA-256 of the artifact's cache key: everything that shaped its bytes (release/cache.py)
+    inputs: str = ""  # SHA-256 of what shaped its bytes, by content (release/provenance.artifact_inputs)
 
 
 @dataclass(frozen=True)

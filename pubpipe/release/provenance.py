@@ -4,8 +4,9 @@ The source commit and whether the tree was clean (source/provenance.py), the
 SOURCE_DATE_EPOCH it was stamped with, the versions of the tools that shape
 the bytes (pandoc, typst, babel, python, pubpipe) and the SHA-256 of every
 font file the PDFs could draw from. Per edition, the catalog's revision date
-(PO-Revision-Date); per artifact, one SHA-256 over its inputs (`inputs`: the build
-graph's cache key when it made one, else the edition's inputs). Shards of a
+(PO-Revision-Date); per artifact, one SHA-256 over its inputs by content (`inputs`: its
+sources, catalogs and templates, SOURCE_DATE_EPOCH, the tools, pubpipe's code and, for PDF and EPUB, the
+font files), so the manifest is the same wherever the release is built. Shards of a
 release merge only if these agree (release/merge.py).
 """
 
@@ -70,18 +71,31 @@ def inputs_digest(inputs: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def artifact_inputs(slug: str, tag: str, fmt: str, epoch: int, inputs: dict[str, str], tools: dict) -> str:
+    """One SHA-256 over what shaped an artifact, by content only: the build cache's key (release/keys.py) also
+    holds the virtual environment's path and files' modification times, which differ from one checkout or
+    machine to the next, so it cannot go into a manifest that must be byte-identical wherever it is built."""
+    from pubpipe.release.cache import code_digest
+    from pubpipe.release.keys import EMBEDS_FONTS, inputs_for
+
+    return inputs_digest({"artifact": [slug, tag, fmt], "epoch": epoch, "inputs": inputs_for(fmt, inputs),
+                          "tools": tools, "code": code_digest(),
+                          "fonts": font_files([tag]) if fmt in EMBEDS_FONTS else {}})
+
+
 def annotate(manifest: dict, project, epoch: int) -> dict:
     """Add the release provenance to a manifest: top level, per edition and per artifact."""
     pdf_tags = sorted({e["lang"] for p in manifest["publications"] for e in p["editions"]
                        if any(a["format"] == "pdf" for a in e["artifacts"])})
+    tools = tool_versions()
     for publication in manifest["publications"]:
         for edition in publication["editions"]:
             edition["catalog_revision"] = catalog_revision(project.root, edition.get("inputs", {}),
                                                            publication["slug"])
-            for artifact in edition["artifacts"]:  # the build graph records its cache key's hash when it has one
-                if not artifact.get("inputs"):
-                    artifact["inputs"] = inputs_digest(edition.get("inputs", {}))
+            for artifact in edition["artifacts"]:
+                artifact["inputs"] = artifact_inputs(publication["slug"], edition["lang"], artifact["format"],
+                                                     epoch, edition.get("inputs", {}), tools)
     commit = source_commit(project)
     manifest["provenance"] = {"source_commit": commit["commit"], "tree_clean": commit["clean"],
-                              "source_date_epoch": epoch, "tools": tool_versions(), "fonts": font_files(pdf_tags)}
+                              "source_date_epoch": epoch, "tools": tools, "fonts": font_files(pdf_tags)}
     return manifest
