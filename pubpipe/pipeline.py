@@ -1,9 +1,10 @@
 """The release, as a short list of stages.
 
-load publications -> read catalogs -> make editions -> check -> parse once per
-edition -> render each format -> verify the artifacts -> write the manifest and
-index -> move the staging folder into dist/. Nothing is written to dist/
-unless every stage before it succeeded.
+load publications -> read catalogs -> make editions -> check -> take what the
+artifact cache has -> parse once per edition -> render each format -> verify
+the artifacts (the last three in worker processes, one per core) -> cache what
+passed -> write the manifest and index -> move the staging folder into dist/.
+Nothing is written to dist/ unless every stage before it succeeded.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 from pubpipe.diagnostics import Diagnostic, PipelineError, error, raise_if_errors
@@ -233,17 +235,10 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
             for event in job.events:
                 progress(event)
         todo = [job for job in jobs if job.todo]
-        with tempfile.TemporaryDirectory(prefix="pubpipe-") as scratch:
-            outcomes = graph.run(len(todo), lambda index, emit: build_edition(
-                project, todo[index], staging, Path(scratch), epoch, store, emit), graph.worker_count(), progress)
-        built = {id(job): outcome for job, outcome in zip(todo, outcomes, strict=True)}
-        results: dict[str, list[EditionResult]] = {}
-        failures: list[Diagnostic] = []
-        for job in jobs:
-            result, found = built.get(id(job)) or (cached_result(project, job, staging), [])
-            if result is not None:
-                results.setdefault(job.edition.publication.slug, []).append(result)
-            failures += found
+        with tempfile.TemporaryDirectory(prefix="pubpipe-") as scratch:  # parse, render, verify: in parallel
+            tasks, plan = build_tasks(project, todo, staging, Path(scratch), epoch, store)
+            outcomes = graph.run(tasks, graph.worker_count(), progress)
+        results, failures = gather(project, jobs, plan, outcomes, staging)
         raise_if_errors(failures)
         manifest = merge_manifest(previous, loaded.publications, results, staging, project, epoch)
         # [release helper] deposits, covers, manifest.json, index.html, feeds and SHA256SUMS (release/finish.py)
@@ -343,46 +338,122 @@ def plan_edition(project: Project, store: Store, edition: Edition, ui, formats: 
     return job
 
 
-def build_edition(project: Project, job: EditionJob, staging: Path, scratch: Path, epoch: int, store: Store,
-                  emit: Callable[[dict], None]) -> tuple[EditionResult | None, list[Diagnostic]]:
-    """Parse once, then render, verify and cache each format still to build; any failure is returned."""
-    edition, ui = job.edition, job.ui
-    folder = staging / edition.publication.slug / edition.tag
+@dataclass(frozen=True)
+class Parsed:
+    """An edition's one parse and what follows from it: each format task receives it."""
+
+    ast: dict
+    expected: citations.Expected
+    context: dict
+    meta: dict  # stored with each cache entry: the suggested citation and the record
+
+
+def build_tasks(project: Project, todo: list[EditionJob], staging: Path, scratch: Path, epoch: int,
+                store: Store) -> tuple[list[graph.Task], dict[int, list[int]]]:
+    """Per edition: its parse, then each format to build (PDF first, the longest), the page last (it lists
+    the other downloads with their sizes). With PUBPIPE_GRAPH=edition, one task per edition instead."""
+    tasks: list[graph.Task] = []
+    plan: dict[int, list[int]] = {}
+    per_edition = os.environ.get("PUBPIPE_GRAPH") == "edition"
+    for job in todo:
+        parse = len(tasks)
+        tasks.append(graph.Task(partial(parse_edition, project, job, staging)))
+        plan[id(job)] = [parse]
+        for fmt in ([] if per_edition else [f for f in job.todo if f != "html"]):
+            plan[id(job)].append(len(tasks))
+            tasks.append(graph.Task(partial(build_format, project, job, fmt, staging, scratch, epoch, store),
+                                    (parse,)))
+        rest = job.todo if per_edition else [f for f in job.todo if f == "html"]
+        if rest:
+            tasks.append(graph.Task(partial(build_formats, project, job, rest, staging, scratch, epoch, store),
+                                    (parse, *plan[id(job)][1:])))
+            plan[id(job)].append(len(tasks) - 1)
+    order = sorted(range(len(tasks)), key=lambda i: (bool(tasks[i].after), i))  # every parse first
+    return _reordered(tasks, plan, order)
+
+
+def _reordered(tasks: list[graph.Task], plan: dict, order: list[int]) -> tuple[list[graph.Task], dict]:
+    where = {old: new for new, old in enumerate(order)}
+    moved = [graph.Task(tasks[old].work, tuple(where[i] for i in tasks[old].after)) for old in order]
+    return moved, {job: [where[i] for i in indices] for job, indices in plan.items()}
+
+
+def parse_edition(project: Project, job: EditionJob, staging: Path, emit) -> Parsed | graph.Failed:
+    """Stage 5: the edition's one pandoc parse, and what its artifacts must carry."""
+    edition = job.edition
     try:
-        ast = edition_ast(project, edition, ui)
+        ast = edition_ast(project, edition, job.ui)
         expected = expectations_for(edition, ast)
-        context = page_context(edition, ast)
-        problems: list[Diagnostic] = []
-        meta = {"citation": expected.citation, "record": asdict(expected.record)}
-        for fmt in job.todo:
-            started = time.perf_counter()
-            target = folder / artifact_name(edition, fmt)
-            emit(artifact_event("start", edition, fmt, str(target.relative_to(staging))))
-            if fmt == "html":
-                job.keys[fmt] = artifact_key(edition.publication.slug, edition.tag, fmt, epoch, job.inputs,
-                                             siblings_of(edition, folder))
-                hit = from_cache(store, job.keys[fmt], edition, fmt, folder, staging)
-                if hit is not None:
-                    emit(hit["event"])
-                    continue
-            try:
-                written = render_format(fmt, project, edition, ui, ast, context, expected, target, scratch, epoch)
-                found = verify_written(fmt, edition, written, staging, expected)
-            except Exception as exc:  # reported with its format; the other editions go on
-                raise publish.FormatFailure(fmt) from exc
-            if not found:  # only a verified artifact is cached
-                store.put(job.keys[fmt], {path.name: path.read_bytes() for path in written}, meta)
-            problems += found
-            emit(artifact_event("done", edition, fmt, str(target.relative_to(staging)), target.stat().st_size,
-                                time.perf_counter() - started))
+        return Parsed(ast, expected, page_context(edition, ast),
+                      {"citation": expected.citation, "record": asdict(expected.record)})
     except Exception as exc:  # any failure of one edition is reported, with the rest
-        return None, [publish.edition_failure(exc, edition, project.dist, staging, artifact_name)]
-    return edition_result(project, job, staging, meta), problems
+        return graph.Failed(publish.edition_failure(exc, edition, project.dist, staging, artifact_name))
 
 
-def cached_result(project: Project, job: EditionJob, staging: Path) -> EditionResult:
-    """The manifest entry of an edition whose every artifact came from the cache."""
-    return edition_result(project, job, staging, job.meta)
+def build_formats(project: Project, job: EditionJob, formats: list[str], staging: Path, scratch: Path, epoch: int,
+                  store: Store, emit, parsed: Parsed, *_before) -> list[tuple] | graph.Failed:
+    """Formats in one task, in order (the page last): [(format, cache key, problems)]."""
+    done = []
+    for fmt in formats:
+        result = build_format(project, job, fmt, staging, scratch, epoch, store, emit, parsed)
+        if isinstance(result, graph.Failed):
+            return result
+        job.keys[fmt] = result[1]
+        done.append(result)
+    return done
+
+
+def build_format(project: Project, job: EditionJob, fmt: str, staging: Path, scratch: Path, epoch: int,
+                 store: Store, emit, parsed: Parsed, *_before) -> tuple[str, str, list[Diagnostic]] | graph.Failed:
+    """Stages 6-7 for one artifact: render, verify, and cache it if it passed; (format, cache key, problems)."""
+    edition = job.edition
+    folder = staging / edition.publication.slug / edition.tag
+    target = folder / artifact_name(edition, fmt)
+    started = time.perf_counter()
+    emit(artifact_event("start", edition, fmt, str(target.relative_to(staging))))
+    key = job.keys.get(fmt)
+    try:
+        if fmt == "html":  # its key is known now that its downloads are there
+            key = artifact_key(edition.publication.slug, edition.tag, fmt, epoch, job.inputs,
+                               siblings_of(edition, folder))
+            hit = from_cache(store, key, edition, fmt, folder, staging)
+            if hit is not None:
+                emit(hit["event"])
+                return fmt, key, []
+        written = render_format(fmt, project, edition, job.ui, parsed.ast, parsed.context, parsed.expected, target,
+                                scratch, epoch)
+        problems = verify_written(fmt, edition, written, staging, parsed.expected)
+    except Exception as exc:  # reported with its format; the other editions go on
+        failure = publish.FormatFailure(fmt)
+        failure.__cause__ = exc
+        return graph.Failed(publish.edition_failure(failure, edition, project.dist, staging, artifact_name))
+    if not problems:  # only a verified artifact is cached
+        store.put(key, {path.name: path.read_bytes() for path in written}, parsed.meta)
+    emit(artifact_event("done", edition, fmt, str(target.relative_to(staging)), target.stat().st_size,
+                        time.perf_counter() - started))
+    return fmt, key, problems
+
+
+def gather(project: Project, jobs: list[EditionJob], plan: dict[int, list[int]], outcomes: list,
+           staging: Path) -> tuple[dict[str, list[EditionResult]], list[Diagnostic]]:
+    """The manifest entries of the editions, and every failure and problem of the tasks."""
+    results: dict[str, list[EditionResult]] = {}
+    failures: list[Diagnostic] = []
+    for job in jobs:
+        if job.todo:  # its parse, then its formats
+            parsed, *made = [outcomes[index] for index in plan[id(job)]]
+            failed = next((r for r in [parsed, *made] if isinstance(r, graph.Failed)), None)
+            if failed:
+                failures.append(failed.diagnostic)
+                continue
+            job.meta = parsed.meta
+            for fmt, key, problems in [one for result in made for one in
+                                       (result if isinstance(result, list) else [result])]:
+                job.keys[fmt] = key
+                failures += problems
+        results.setdefault(job.edition.publication.slug, []).append(edition_result(project, job, staging,
+                                                                                    job.meta))
+    return results, failures
 
 
 def edition_result(project: Project, job: EditionJob, staging: Path, meta: dict) -> EditionResult:

@@ -11,7 +11,10 @@ time, the CPU time (user + system, the build and its workers), CPU/wall (above
 1 means more than one core worked) and the peak resident memory of the
 largest process (wait4's ru_maxrss). The engine floor is the bare pandoc and
 Typst work of a full build, recorded from one build and replayed alone on as
-many processes as there are cores.
+many processes as there are cores. PUBPIPE_GRAPH=edition runs one task per
+edition (parse, then its formats in turn) instead of the default graph
+(a parse task per edition, then one task per format, the page last), to
+compare the two shapes in the same run.
 """
 
 from __future__ import annotations
@@ -179,10 +182,18 @@ def main() -> int:
             results.setdefault("cold full build, serial (PUBPIPE_JOBS=1)", []).append(
                 run(project, "-q", env={"PUBPIPE_JOBS": "1"}))
         for _ in range(runs):
+            clean(project)
+            results.setdefault("cold full build, one task per edition (PUBPIPE_GRAPH=edition)", []).append(
+                run(project, "-q", env={"PUBPIPE_GRAPH": "edition"}))
+        for _ in range(runs):
             results.setdefault("no-op rebuild", []).append(run(project, "-q"))
         for count in range(runs):
             edit_catalog(project, "fr", count)
             results.setdefault("after editing one catalog (fr)", []).append(run(project, "-q"))
+        for count in range(runs):
+            edit_catalog(project, "fr", 50 + count)
+            results.setdefault("after editing one catalog (fr), one task per edition", []).append(
+                run(project, "-q", env={"PUBPIPE_GRAPH": "edition"}))
         for _ in range(runs):
             clean(project)
             results.setdefault("one-language HTML preview, cold (--lang fr --format html)", []).append(

@@ -57,16 +57,21 @@ def code_digest() -> str:
 @cache
 def tools_digest() -> str:
     """The installed Python packages (their dist-info names carry the versions of pandoc's wheel, typst,
-    Babel, Jinja2, fontTools...), the interpreter's version and the pandoc binary pypandoc runs (by size and
-    modification time): a package upgrade invalidates every entry. A directory listing, no import."""
+    Babel, Jinja2, fontTools...), the interpreter's version and the pandoc binary pypandoc runs (PYPANDOC_PANDOC
+    or its own; by path, size and modification time): a package upgrade invalidates every entry. A directory
+    listing, no import."""
     parts: dict[str, object] = {"python": sys.version}
+    pandoc = os.environ.get("PYPANDOC_PANDOC")  # pypandoc runs this one instead of its own when set
     for folder in sorted({p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)}):
-        names = sorted(os.listdir(folder))
-        parts[folder] = [n for n in names if n.endswith(".dist-info")]
-        pandoc = Path(folder) / "pypandoc" / "files" / "pandoc"
-        if pandoc.exists():
-            stat = pandoc.stat()
-            parts["pandoc"] = [stat.st_size, stat.st_mtime_ns]
+        parts[folder] = sorted(n for n in os.listdir(folder) if n.endswith(".dist-info"))
+        bundled = Path(folder) / "pypandoc" / "files" / "pandoc"
+        if pandoc is None and bundled.exists():
+            pandoc = str(bundled)
+    try:
+        stat = os.stat(pandoc) if pandoc else None
+        parts["pandoc"] = [pandoc, stat.st_size, stat.st_mtime_ns] if stat else None
+    except OSError:
+        parts["pandoc"] = [pandoc]
     return digest_json(parts)
 
 

@@ -1,7 +1,9 @@
 """Independent work built at once: one worker process per core, progress events back to the caller.
 
-The tasks are numbered; a worker receives only the number and finds the task
-in the memory it inherited (fork), so nothing heavy is pickled on the way in.
+The work is a list of tasks, each run once the tasks it needs are done (an
+edition's formats after its one parse, its page after its downloads). A
+worker receives a task's number and the results it needs; the task itself it
+finds in the memory it inherited (fork).
 Forking is safe only while this process runs no other thread: Typst's
 compiler starts a thread pool on first use, and a child forked after that
 can deadlock. So a process that has compiled (a test session, a preview
@@ -15,9 +17,8 @@ import os
 import queue as queues
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import TypeVar
+from dataclasses import dataclass
 
-R = TypeVar("R")
 Event = dict
 Emit = Callable[[Event], None]
 _WORK: list = []  # (work, events) of the running `run`, inherited by the forked workers
@@ -45,27 +46,58 @@ def fork_is_safe() -> bool:
         return False
 
 
-def _run_one(index: int):
-    work, events = _WORK[0]
-    return work(index, events.put)
+@dataclass(frozen=True)
+class Task:
+    """`work(emit, *results of the tasks in after)`, run once those are done."""
+
+    work: Callable
+    after: tuple[int, ...] = ()
 
 
-def run(count: int, work: Callable[[int, Emit], R], jobs: int, on_event: Emit) -> list[R]:
-    """work(0), ..., work(count - 1), in up to `jobs` worker processes; results in task order.
+class Failed:
+    """A task's result that stops the tasks after it: they are skipped and get the same result."""
 
-    `work(index, emit)` may call `emit(event)` (a small picklable dict); `on_event` hears each event here,
-    in this process, as it arrives. `work` must catch its own failures and return them."""
-    jobs = min(jobs, count)
-    if jobs <= 1 or not fork_is_safe():
-        return [work(index, on_event) for index in range(count)]
+    def __init__(self, diagnostic):
+        self.diagnostic = diagnostic
+
+
+def _run_one(index: int, *inputs):
+    tasks, events = _WORK[0]
+    return tasks[index].work(events.put, *inputs)
+
+
+def run(tasks: list[Task], jobs: int, on_event: Emit) -> list:
+    """Every task, each once the tasks it comes `after` are done, in up to `jobs` worker processes; results in
+    task order. A task whose input Failed is skipped. `emit(event)` (a small picklable dict) reaches `on_event`
+    here, in this process, as it arrives. A task must catch its own failures and return them."""
+    results: dict[int, object] = {}
+    if min(jobs, len(tasks)) <= 1 or not fork_is_safe():
+        for index, task in enumerate(tasks):
+            inputs = [results[i] for i in task.after]
+            failed = next((r for r in inputs if isinstance(r, Failed)), None)
+            results[index] = failed or task.work(on_event, *inputs)
+        return [results[index] for index in range(len(tasks))]
     context = multiprocessing.get_context("fork")
     events = context.Queue()
-    _WORK[:] = [(work, events)]
-    results: dict[int, R] = {}
+    _WORK[:] = [(tasks, events)]
+    waiting = dict(enumerate(tasks))
     try:
-        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            pending = {pool.submit(_run_one, index): index for index in range(count)}
-            while pending:
+        with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context) as pool:
+            pending: dict = {}
+            while waiting or pending:
+                for index, task in list(waiting.items()):  # in task order: the caller puts the longest first
+                    if all(i in results for i in task.after):
+                        del waiting[index]
+                        inputs = [results[i] for i in task.after]
+                        failed = next((r for r in inputs if isinstance(r, Failed)), None)
+                        if failed:
+                            results[index] = failed
+                        else:
+                            pending[pool.submit(_run_one, index, *inputs)] = index
+                if not pending:
+                    if waiting:
+                        raise RuntimeError("a task comes after one that never runs")
+                    continue
                 done, _ = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
                 _drain(events, on_event)
                 for future in done:
@@ -74,7 +106,7 @@ def run(count: int, work: Callable[[int, Emit], R], jobs: int, on_event: Emit) -
     finally:
         _WORK.clear()
         events.close()
-    return [results[index] for index in range(count)]
+    return [results[index] for index in range(len(tasks))]
 
 
 def _drain(events, on_event: Emit) -> None:
