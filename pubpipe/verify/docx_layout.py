@@ -63,7 +63,7 @@ def convert(docxs: list[Path], outdir: Path) -> subprocess.CompletedProcess:
     """One soffice call for every DOCX, with a private profile (no clash with a running LibreOffice)."""
     profile = (outdir / "profile").as_uri()
     return subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
-                           "--outdir", str(outdir), *map(str, docxs)], capture_output=True, text=True, timeout=600)
+                           "--outdir", str(outdir), *map(str, docxs)], capture_output=True, text=True, timeout=1200)
 
 
 def check_docx_layout(docxs: list[tuple[Path, str, str]], scratch: Path) -> list[Diagnostic]:

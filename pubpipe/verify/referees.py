@@ -127,8 +127,11 @@ def _fail(artifact: Artifact, line: int, message: str, check: str) -> Diagnostic
     return Diagnostic(artifact.shown, max(int(line or 1), 1), "error", message, check)
 
 
+TIMEOUT = 1200  # seconds for one tool over every artifact: a hung browser or JVM must not hang the build
+
+
 def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(command, capture_output=True, text=True, **kwargs)
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, **kwargs)
 
 
 def run_epubcheck(epubs: list[Artifact], scratch: Path) -> list[Diagnostic]:
@@ -285,13 +288,16 @@ def verify_artifacts(dist: Path, manifest_or_list: dict | Iterable[Path | str],
             problems.append(Diagnostic(files[0].shown, 1, severity,
                                        f"{name} skipped: install {needs} (python3 build.py test sets it up)", name))
             continue
-        work.append((runner, files))
+        work.append((name, runner, files))
     with tempfile.TemporaryDirectory(prefix="pubpipe-verify-") as scratch, ThreadPoolExecutor(3) as pool:
         futures = []
-        for number, (runner, files) in enumerate(work):
+        for number, (name, runner, files) in enumerate(work):
             folder = Path(scratch) / str(number)
             folder.mkdir()
-            futures.append(pool.submit(runner, files, folder))
-        for future in futures:
-            problems += future.result()
+            futures.append((name, files, pool.submit(runner, files, folder)))
+        for name, files, future in futures:
+            try:
+                problems += future.result()
+            except (OSError, subprocess.SubprocessError, ValueError, KeyError) as exc:  # the tool broke, not us
+                problems.append(_fail(files[0], 1, f"{name} could not run: {type(exc).__name__}: {exc}", name))
     return problems
