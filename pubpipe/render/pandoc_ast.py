@@ -19,7 +19,7 @@ from typing import Any
 import pypandoc
 import yaml
 
-from pubpipe.render import figures
+from pubpipe.render import figures, formulas
 from pubpipe.source.languages import parse_language
 from pubpipe.translate.edition import Edition
 
@@ -102,7 +102,7 @@ def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
                                                 # every pipe table keeps the relative widths of its dashes
                                                 # (pandoc keeps them only for lines wider than --columns)
                                                 "--columns=1"])
-    ast = sanitize(json.loads(out), figures.allowed_images(edition.publication))
+    ast = formulas.with_alt_text(sanitize(json.loads(out), figures.allowed_images(edition.publication)))
     figures.prepare(ast, edition)
     move_self_citation(ast)
     for key in WORKING_META:  # used up by citeproc; never written into a document's properties
@@ -232,7 +232,8 @@ def sanitize(node: Any, images: frozenset[str] = frozenset()) -> Any:
     if kind in {"Span", "Div", "Code", "CodeBlock", "Header", "Link", "Table", "Figure"}:
         cleaned["c"] = copy.copy(cleaned["c"])
         index = 1 if kind == "Header" else 0
-        cleaned["c"][index] = _clean_attr(cleaned["c"][index])
+        keep = {"alt"} if kind == "Div" and formulas.FORMULA in cleaned["c"][0][1] else set()  # its alt text
+        cleaned["c"][index] = _clean_attr(cleaned["c"][index], keep)
     return cleaned
 
 
@@ -240,9 +241,9 @@ def _is_raw(node: Any) -> bool:
     return isinstance(node, dict) and node.get("t") in ("RawBlock", "RawInline")
 
 
-def _clean_attr(attr: list) -> list:
+def _clean_attr(attr: list, keep: set[str] = frozenset()) -> list:
     ident, classes, keyvals = attr
-    return [ident, classes, [kv for kv in keyvals if kv[0] in SAFE_ATTRIBUTES]]
+    return [ident, classes, [kv for kv in keyvals if kv[0] in SAFE_ATTRIBUTES or kv[0] in keep]]
 
 
 def _find_div(blocks: list, ident: str) -> tuple[list, int] | None:

@@ -16,7 +16,9 @@ import typst
 
 from pubpipe.render.figures import for_typst
 from pubpipe.render.fonts import FontStack, stack_for
+from pubpipe.render.formulas import formula_span, mirrored_tex
 from pubpipe.render.pandoc_ast import stringify, write
+from pubpipe.source.formulas import reading
 from pubpipe.translate.edition import Edition
 
 
@@ -48,37 +50,58 @@ def _environment(templates: Path, ui) -> jinja2.Environment:
     return env
 
 
-def typst_opening(node: object) -> str | None:
-    """The Typst call that must enclose an inline node which pandoc's typst writer cannot express, or None.
+def typst_wrapper(node: object) -> tuple[str, str] | None:
+    """The Typst call (opening, closing) that must enclose an inline node which pandoc's typst writer cannot
+    express, or None.
 
-    - every formula, display or inline, goes in math.equation(alt: ...): PDF/UA-1 requires alt text; a content
-      block, not an argument, since what pandoc cannot convert comes out as escaped text (valid markup only);
+    - every formula, display or inline, goes in math.equation(alt: ...) with the alt text of its span
+      (`render.formulas`): PDF/UA-1 requires alt text, and it is the edition's sentence, never the TeX; a
+      content block, not an argument, since what pandoc cannot convert comes out as escaped text (valid markup
+      only). A display formula also goes in `fit-formula` (brief.typ.j2), which scales it down to the column
+      when it is wider, as a typesetter would, instead of letting it run off the page;
     - a Span's `lang` (a fallback passage in the source language), which the writer drops, goes in
       text(lang: ...), so hyphenation and the tagged PDF's /Lang follow it (never the edition's region).
     """
     if not isinstance(node, dict):
         return None
-    if node.get("t") == "Math":
-        block = "true" if node["c"][0]["t"] == "DisplayMath" else "false"
-        return f"#math.equation(block: {block}, alt: {typst_string(node['c'][1])})["
+    found = formula_span(node)
+    if found or node.get("t") == "Math":
+        alt, math = found or (reading(node["c"][1]), node)
+        if math["c"][0]["t"] == "DisplayMath":
+            return f"#fit-formula(math.equation(block: true, alt: {typst_string(alt)})[", "])"
+        return f"#math.equation(block: false, alt: {typst_string(alt)})[", "]"
     lang = dict(node["c"][0][2]).get("lang") if node.get("t") == "Span" else None
     if lang:
-        language, _, region = lang.partition("-")
-        region = typst_string(region) if len(region) == 2 else "none"
-        return f"#text(lang: {typst_string(language)}, region: {region})["
+        return f"#text(lang: {typst_string(lang.partition('-')[0])}, region: {typst_region(lang)})[", "]"
     return None
 
 
-def with_typst_wrappers(ast: dict) -> dict:
-    """A copy of the AST with each node `typst_opening` names enclosed in its Typst call (one walk, one copy)."""
+def typst_region(tag: str) -> str:
+    """The region of a language tag as a Typst value: the tag's own (en-GB -> "GB"), else none, so that a
+    passage never inherits the edition's region (English inside a Chinese PDF is en, not en-CN)."""
+    region = next((part for part in tag.split("-")[1:] if len(part) == 2 and part.isupper()), None)
+    return typst_string(region) if region else "none"
+
+
+def with_typst_wrappers(ast: dict, direction: str = "ltr") -> dict:
+    """A copy of the AST with each node `typst_wrapper` names enclosed in its Typst call (one walk, one copy);
+    in a right-to-left edition the formula is mirrored first (`mirrored_tex`): Typst lays math out left to right."""
     def walk(node):
         if isinstance(node, list):
             out = []
             for child in node:
-                opening = typst_opening(child)
-                child = walk(child) if not (isinstance(child, dict) and child.get("t") == "Math") else child
-                out += [{"t": "RawInline", "c": ["typst", opening]}, child,
-                        {"t": "RawInline", "c": ["typst", "]"]}] if opening else [child]
+                wrapper = typst_wrapper(child)
+                if not wrapper:
+                    out.append(walk(child))
+                    continue
+                math = formula_span(child)[1] if formula_span(child) else child if child.get("t") == "Math" else None
+                if math is None:  # a span with a language: its content is walked
+                    inner = walk(child)
+                else:  # a formula: the Math node alone, mirrored in a right-to-left edition
+                    tex = mirrored_tex(math["c"][1]) if direction == "rtl" else math["c"][1]
+                    inner = {"t": "Math", "c": [copy.deepcopy(math["c"][0]), tex]}
+                out += [{"t": "RawInline", "c": ["typst", wrapper[0]]}, inner,
+                        {"t": "RawInline", "c": ["typst", wrapper[1]]}]
             return out
         if isinstance(node, dict):
             return {k: walk(v) for k, v in node.items()}
@@ -104,8 +127,15 @@ def with_block_directions(ast: dict, direction: str) -> dict:
             if block.get("t") == "Div":
                 block["c"][1] = walk(block["c"][1])
                 attr = block["c"][0]
-                if dict(attr[2]).get("dir") in ("ltr", "rtl"):
-                    out += wrap(block, f"#block(width: 100%)[#set text(dir: {dict(attr[2])['dir']})")
+                keys = dict(attr[2])
+                if keys.get("dir") in ("ltr", "rtl") or keys.get("lang"):
+                    # a passage in another language (a reference, a fallback): its own lang, and no region
+                    # inherited from the edition (en, not en-CN)
+                    settings = [f"dir: {keys['dir']}"] if keys.get("dir") in ("ltr", "rtl") else []
+                    if keys.get("lang"):
+                        settings += [f"lang: {typst_string(keys['lang'].partition('-')[0])}",
+                                     f"region: {typst_region(keys['lang'])}"]
+                    out += wrap(block, f"#block(width: 100%)[#set text({', '.join(settings)})")
                     continue
                 if "notice" in attr[1]:
                     out += wrap(block, f"#block({NOTICE_BOX.format(side=start)})[")
@@ -119,7 +149,7 @@ def with_block_directions(ast: dict, direction: str) -> dict:
 
 def typst_source(edition: Edition, ast: dict, templates: Path, context: dict, ui) -> str:
     pictured = for_typst(ast, edition.publication.root, stringify)
-    marked = with_typst_wrappers(pictured)
+    marked = with_typst_wrappers(pictured, edition.language.direction)
     body = write(with_block_directions(marked, edition.language.direction), "typst-citations", ["--wrap=none"])
     # the stack from everything the PDF prints (body, notices, references, metadata): the AST's strings
     stack: FontStack = stack_for(edition.language, json.dumps(ast, ensure_ascii=False))
@@ -130,7 +160,7 @@ def typst_source(edition: Edition, ast: dict, templates: Path, context: dict, ui
         math_fonts=typst_fonts(stack.math, False),
         mono_fonts=typst_fonts(stack.mono, stack.latin_in_cjk),
         lang=edition.language.locale.language,
-        region=edition.language.region,
+        region=typst_region(edition.language.pdf_lang),
         dir=edition.language.direction,
         **context,
     )

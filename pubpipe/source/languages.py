@@ -36,8 +36,20 @@ class Language:
         return self.tag.replace("-", "_") if self.is_pseudo else str(self.locale)
 
     @property
+    def declared_region(self) -> str | None:
+        """The region a document may claim: the one the tag declares (pt-BR), or for Chinese the one its
+        script implies (zh-Hans -> CN, zh-Hant -> TW), which Typst needs to set CJK punctuation right.
+        None otherwise: `ar` does not become ar-EG, nor `fr` fr-FR (`region` keeps CLDR's likely one for
+        choosing fonts)."""
+        if self.locale.territory:
+            return self.locale.territory
+        return self.region if self.locale.language == "zh" else None
+
+    @property
     def pdf_lang(self) -> str:
-        return f"{self.locale.language}-{self.region}"
+        """The document's language tag in the PDF (/Lang) and DOCX: language, and a region only if declared."""
+        region = self.declared_region
+        return f"{self.locale.language}-{region}" if region else self.locale.language
 
     @property
     def script(self) -> str:
