@@ -23,6 +23,7 @@ from fontTools.ttLib import TTFont
 
 from pubpipe.render.figures import header_scope, with_data_uris
 from pubpipe.render.fonts import SCRIPTS, css_rules, face_path, faces_for
+from pubpipe.render.formulas import label_mathml
 from pubpipe.render.html import environment, math_direction
 from pubpipe.render.pandoc_ast import write
 from pubpipe.source.project import Project
@@ -55,7 +56,7 @@ def render_epub(edition: Edition, ast: dict, output: Path, css: Path, ui=None, e
     replacements: dict[str, bytes] = {}
     additions: dict[str, bytes] = {}
     for name, doc in list(documents.items()):  # header cells name their scope, as in the HTML edition
-        scoped = header_scope(doc)
+        scoped = label_mathml(header_scope(doc), epub=True)  # and every formula carries its alt text
         if scoped != doc:
             documents[name] = scoped
             replacements[name] = scoped.encode("utf-8")

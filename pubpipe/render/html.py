@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 
 from pubpipe.render.figures import header_scope
 from pubpipe.render.fonts import css_rules
+from pubpipe.render.formulas import label_mathml
 from pubpipe.render.pandoc_ast import stringify, write
 from pubpipe.translate.edition import escape_markdown
 
@@ -66,7 +67,7 @@ def table_of_contents(ast: dict) -> list[dict[str, str]]:
 def body_html(ast: dict, direction: str) -> Markup:
     html = write(ast, "html5", ["--mathml", "--wrap=none", "--shift-heading-level-by=1"])
     # pandoc output of a sanitized AST: no raw blocks, no unsafe links
-    return Markup(header_scope(math_direction(html, direction)))
+    return Markup(header_scope(label_mathml(math_direction(html, direction))))
 
 
 def math_direction(markup: str, direction: str) -> str:
