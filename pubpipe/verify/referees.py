@@ -22,7 +22,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,9 +47,6 @@ class Artifact:
     @property
     def shown(self) -> str:
         return f"dist/{self.rel}"
-
-
-Report = Callable[[Artifact, int, str], Diagnostic]  # (artifact, line, message) -> Diagnostic
 
 
 def artifacts_of(dist: Path, manifest_or_list: dict | Iterable[Path | str]) -> list[Artifact]:
