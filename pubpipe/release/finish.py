@@ -26,7 +26,7 @@ from pubpipe.source.deposit import DEPOSIT_SUFFIX, deposit_text, zenodo_metadata
 COVER_NAME, COVER_SIZE = "cover.png", 320  # pixels on the long side
 
 
-def write_deposits(staging: Path, manifest: dict) -> None:
+def write_deposits(staging: Path, dist: Path, manifest: dict) -> None:
     """`<slug>.<lang>.zenodo.json` beside each edition's files, recorded as the edition's `deposit` (metadata
     for a repository, not one of its formats, so not among its `artifacts`)."""
     for publication in manifest["publications"]:
@@ -38,8 +38,9 @@ def write_deposits(staging: Path, manifest: dict) -> None:
                        + DEPOSIT_SUFFIX
             data = zenodo_metadata(edition["record"], records, publication["source_language"],
                                    publication.get("genre_kind", "brief"), edition.get("suggested_citation", ""))
-            payload = deposit_text(data).encode("utf-8")
-            (staging / relative).write_bytes(payload)
+            text = deposit_text(data)
+            publish.write(staging, dist, relative, text)  # a full disk names the file, as dist/ shows it
+            payload = text.encode("utf-8")
             edition["deposit"] = {"format": "zenodo", "path": relative,
                                   "sha256": hashlib.sha256(payload).hexdigest(), "bytes": len(payload)}
 
@@ -83,7 +84,7 @@ def manifest_text(manifest: dict) -> str:
 
 def finish(templates: Path, staging: Path, dist: Path, manifest: dict) -> dict:
     """Deposits, covers, manifest.json, index.html, feed.atom, opds.xml, then SHA256SUMS; returns the manifest."""
-    write_deposits(staging, manifest)
+    write_deposits(staging, dist, manifest)
     write_covers(staging, dist, manifest)
     publish.write(staging, dist, "manifest.json", manifest_text(manifest))
     publish.write(staging, dist, "index.html", render_index(templates, manifest))

@@ -5,8 +5,8 @@ SOURCE_DATE_EPOCH it was stamped with, the versions of the tools that shape
 the bytes (pandoc, typst, babel, python, pubpipe) and the SHA-256 of every
 font file the PDFs could draw from. Per edition, the catalog's revision date
 (PO-Revision-Date); per artifact, one SHA-256 over its inputs by content (`inputs`: its
-sources, catalogs and templates, SOURCE_DATE_EPOCH, the tools, pubpipe's code and, for PDF and EPUB, the
-font files), so the manifest is the same wherever the release is built. Shards of a
+sources, catalogs and templates, SOURCE_DATE_EPOCH, the tool versions and, for PDF and EPUB, the font
+files), so the manifest is the same wherever the release is built. Shards of a
 release merge only if these agree (release/merge.py).
 """
 
@@ -74,13 +74,12 @@ def inputs_digest(inputs: dict[str, str]) -> str:
 def artifact_inputs(slug: str, tag: str, fmt: str, epoch: int, inputs: dict[str, str], tools: dict) -> str:
     """One SHA-256 over what shaped an artifact, by content only: the build cache's key (release/keys.py) also
     holds the virtual environment's path and files' modification times, which differ from one checkout or
-    machine to the next, so it cannot go into a manifest that must be byte-identical wherever it is built."""
-    from pubpipe.release.cache import code_digest
+    machine to the next, so it cannot go into a manifest that must be byte-identical wherever it is built.
+    pubpipe's own code is named by `source_commit` in the provenance, not hashed here."""
     from pubpipe.release.keys import EMBEDS_FONTS, inputs_for
 
     return inputs_digest({"artifact": [slug, tag, fmt], "epoch": epoch, "inputs": inputs_for(fmt, inputs),
-                          "tools": tools, "code": code_digest(),
-                          "fonts": font_files([tag]) if fmt in EMBEDS_FONTS else {}})
+                          "tools": tools, "fonts": font_files([tag]) if fmt in EMBEDS_FONTS else {}})
 
 
 def annotate(manifest: dict, project, epoch: int) -> dict:
