@@ -9,6 +9,7 @@ Nothing is written to dist/ unless every stage before it succeeded.
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 import time
@@ -24,11 +25,8 @@ from pubpipe.release.finish import finish
 from pubpipe.release.keys import artifact_key, check_key
 from pubpipe.release.manifest import EditionResult, artifact_entry, merge_manifest, read_manifest
 from pubpipe.render.artifacts import CITATION_FORMATS, FORMATS, artifact_name
-from pubpipe.render.docx import reference_docx, render_docx
-from pubpipe.render.epub import render_epub
 from pubpipe.render.fonts import check_families, font_problems, missing_families, stack_for, uncovered
 from pubpipe.render.page import edition_ast, page_context, write_html_edition
-from pubpipe.render.pdf import compile_pdf, typst_source
 from pubpipe.source import provenance
 from pubpipe.source.figures import check_figures
 from pubpipe.source.languages import PSEUDO, parse_language
@@ -42,7 +40,6 @@ from pubpipe.translate.ui import load_ui
 from pubpipe.verify import citations, gate
 from pubpipe.verify.citations import expectations_for
 from pubpipe.verify.inputs import edition_inputs
-from pubpipe.verify.pdf_fonts import pdf_font_problems
 
 # an entry error shows the source text instead, except with --strict; so does an unreviewed entry of an official
 # edition (a preview still builds; a release refuses it)
@@ -237,7 +234,9 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
         todo = [job for job in jobs if job.todo]
         with tempfile.TemporaryDirectory(prefix="pubpipe-") as scratch:  # parse, render, verify: in parallel
             tasks, plan = build_tasks(project, todo, staging, Path(scratch), epoch, store)
-            outcomes = graph.run(tasks, graph.worker_count(), progress)
+            for module in {RENDERERS[f] for job in todo for f in job.todo if f in RENDERERS}:
+                importlib.import_module(module)  # once, here, before the workers fork
+            outcomes = graph.run(tasks, graph.worker_count() if width(todo) > 1 else 1, progress)
         results, failures = gather(project, jobs, plan, outcomes, staging)
         raise_if_errors(failures)
         manifest = merge_manifest(previous, loaded.publications, results, staging, project, epoch)
@@ -267,6 +266,7 @@ def report_lines(report: Report) -> Progress:
 # ---------------------------------------------------------------- stages 5-7, per edition
 
 ORDER = ("pdf", "epub", "docx", "html")  # the page lists the other downloads with their sizes: it comes last
+RENDERERS = {"pdf": "pubpipe.render.pdf", "epub": "pubpipe.render.epub", "docx": "pubpipe.render.docx"}
 
 
 @dataclass
@@ -370,6 +370,11 @@ def build_tasks(project: Project, todo: list[EditionJob], staging: Path, scratch
             plan[id(job)].append(len(tasks) - 1)
     order = sorted(range(len(tasks)), key=lambda i: (bool(tasks[i].after), i))  # every parse first
     return _reordered(tasks, plan, order)
+
+
+def width(todo: list[EditionJob]) -> int:
+    """How many tasks could run at once: an edition's formats run side by side, its page after them."""
+    return sum(max(1, len([f for f in job.todo if f != "html"])) for job in todo)
 
 
 def _reordered(tasks: list[graph.Task], plan: dict, order: list[int]) -> tuple[list[graph.Task], dict]:
@@ -476,6 +481,8 @@ def verify_written(fmt: str, edition: Edition, written: list[Path], staging: Pat
     """Stage 7: the fonts of a PDF, and the citation gate on every file written."""
     problems = []
     if fmt == "pdf":
+        from pubpipe.verify.pdf_fonts import pdf_font_problems
+
         problems += [error(written[0].relative_to(staging), 1, sentence, "font-coverage")
                      for sentence in pdf_font_problems(written[0], stack_for(edition.language))]
     for path in written:
@@ -486,13 +493,22 @@ def verify_written(fmt: str, edition: Edition, written: list[Path], staging: Pat
 
 def render_format(fmt: str, project: Project, edition: Edition, ui, ast: dict, context: dict,
                   expected: citations.Expected, target: Path, scratch: Path, epoch: int) -> list[Path]:
-    """Write one format of an edition; return the files written (the HTML brings the citation files)."""
+    """Write one format of an edition; return the files written (the HTML brings the citation files).
+
+    Each renderer is imported when its format is asked for: an HTML preview never loads Typst's template
+    code, the EPUB font subsetter or the DOCX reference builder."""
     if fmt == "pdf":
+        from pubpipe.render.pdf import compile_pdf, typst_source
+
         compile_pdf(typst_source(edition, ast, project.templates, context["typst"], ui), target, epoch,
                     edition.publication.root)
     elif fmt == "epub":
+        from pubpipe.render.epub import render_epub
+
         render_epub(edition, ast, target, project.templates / "epub.css")
     elif fmt == "docx":
+        from pubpipe.render.docx import reference_docx, render_docx
+
         reference = scratch / str(os.getpid()) / f"reference.{edition.language.pdf_lang}.docx"  # one per worker
         if not reference.exists():
             reference.parent.mkdir(exist_ok=True)
