@@ -82,7 +82,7 @@ def test_malformed_yaml(previous_release):
 
 def test_unknown_citation_key(previous_release):
     result, _ = break_and_build(previous_release, f"content/{SLUG}/brief.md", "[@ipcc2021]", "[@ipcc2099]")
-    assert_clean_failure(result, f"content/{SLUG}/brief.md", 61, "citation-key")
+    assert_clean_failure(result, f"content/{SLUG}/brief.md", 63, "citation-key")
     assert "@ipcc2099" in result.stderr and "ipcc2021" in result.stderr  # names the valid keys
 
 
@@ -144,4 +144,4 @@ def test_github_annotations(previous_release):
     finally:
         path.write_text(original, encoding="utf-8")
     assert result.returncode == 1
-    assert f"::error file=content/{SLUG}/brief.md,line=61,title=citation-key::" in result.stderr
+    assert f"::error file=content/{SLUG}/brief.md,line=63,title=citation-key::" in result.stderr

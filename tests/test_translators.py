@@ -54,7 +54,7 @@ def test_changed_segment_becomes_fuzzy_with_its_previous_msgid(project, capsys):
     # the fuzzy entry falls back to English in the build, and is counted
     assert main(["--lang", "fr", "--format", "html"], project) == 0
     out = capsys.readouterr().out
-    assert "38 of 39 segments translated; 1 fall back to en" in out
+    assert "39 of 40 segments translated; 1 fall back to en" in out
 
 
 def test_removed_segment_becomes_obsolete_and_new_one_starts_empty(project):
@@ -130,11 +130,11 @@ def test_status_counts_segments_and_words(project, capsys):
     assert main(["status", "--json"], project) == 0
     rows = json.loads(capsys.readouterr().out)
     fr_row = next(r for r in rows if r["lang"] == "fr" and r["domain"] == "content")
-    assert (fr_row["translated"], fr_row["untranslated"], fr_row["fuzzy"], fr_row["total"]) == (38, 1, 0, 39)
+    assert (fr_row["translated"], fr_row["untranslated"], fr_row["fuzzy"], fr_row["total"]) == (39, 1, 0, 40)
     assert fr_row["words"] - fr_row["words_translated"] == 2  # "Policy brief"
     assert main(["status"], project) == 0
     table = capsys.readouterr().out
-    assert re.search(r"content\s+fr\s+38/39\s+0\s+0\s+1\s+0\s+97%", table)  # translated, reviewed, fuzzy, ...
+    assert re.search(r"content\s+fr\s+39/40\s+0\s+0\s+1\s+0\s+98%", table)  # translated, reviewed, fuzzy, ...
 
 
 def test_pseudo_locale_lets_no_visible_string_escape(project, built):
