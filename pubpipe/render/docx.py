@@ -151,7 +151,9 @@ def render_docx(edition: Edition, ast: dict, output: Path, reference: Path, epoc
     # core properties only (title, author, date...); the language lives in the reference document's defaults;
     # `dir: rtl` makes pandoc write right-to-left paragraphs (w:bidi) and runs (w:rtl)
     meta = {key: value for key, value in ast["meta"].items() if key in DOCX_METADATA}
-    marked, formulas = for_docx(ast, edition.language.direction)  # display formulas: bookmarked, mirrored if rtl
+    measure = text_measure(face_path(slots(edition.tag)["body"][
+        {"ascii": 0, "eastAsia": 1, "cs": 2}[faces_for(edition.language).docx_slot]]))
+    marked, formulas = for_docx(ast, edition.language.direction, measure)  # display formulas: bookmarked, fitted
     document = {**with_data_uris(marked, edition.publication.root), "meta": meta}
     write(document, "docx", [f"--reference-doc={reference}"], outputfile=output)
     moment = dt.datetime.fromtimestamp(epoch, dt.UTC) if epoch is not None else build_moment(edition.publication)
@@ -161,8 +163,7 @@ def render_docx(edition: Edition, ast: dict, output: Path, reference: Path, epoc
         changes["word/document.xml"] = lambda xml: _rtl_sections(_restore_styles(xml, styles["word/document.xml"]))
         changes["word/footnotes.xml"] = lambda xml: _restore_styles(xml, styles.get("word/footnotes.xml", []))
     if formulas:  # each in a content control titled with its alt text, and scaled to the column if wider
-        body, measure = changes.get("word/document.xml", bytes), text_measure(face_path(slots(edition.tag)["body"][
-            {"ascii": 0, "eastAsia": 1, "cs": 2}[faces_for(edition.language).docx_slot]]))
+        body = changes.get("word/document.xml", bytes)
         changes["word/document.xml"] = lambda xml: docx_alt_controls(body(xml), formulas, measure, 10.5)
     rewrite_members(output, changes, zip_date_time(moment))
 

@@ -226,11 +226,14 @@ M = "http://schemas.openxmlformats.org/officeDocument/2006/math"
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 
-def for_docx(ast: dict, direction: str) -> tuple[dict, list[tuple[str, str]]]:
+def for_docx(ast: dict, direction: str, measure=None, size_pt: float = 10.5,
+             width_pt: float = 415.0) -> tuple[dict, list[tuple[str, list[str]]]]:
     """A copy of the AST in which each display formula's span has an id (`formula-N`, which pandoc writes
     as a bookmark, so `docx_alt_controls` finds its paragraph), mirrored in a right-to-left edition (Word
-    and LibreOffice lay OMML out left to right); and the (alt text, TeX) of each, in order."""
-    found: list[tuple[str, str]] = []
+    and LibreOffice lay OMML out left to right) and, when `measure` estimates it wider than `width_pt`
+    (A4 less the margins and a list indent), broken before its relation into two centred rows
+    (`broken_tex`, an m:eqArr), as in the PDF; and the (alt text, TeX of each row) of each, in order."""
+    found: list[tuple[str, list[str]]] = []
 
     def walk(node):
         if isinstance(node, list):
@@ -240,8 +243,13 @@ def for_docx(ast: dict, direction: str) -> tuple[dict, list[tuple[str, str]]]:
         span = formula_span(node)
         if span and span[1]["c"][0]["t"] == "DisplayMath":
             alt, math = span
-            found.append((alt, math["c"][1]))
-            tex = mirrored_tex(math["c"][1]) if direction == "rtl" else math["c"][1]
+            source = math["c"][1]
+            tex = mirrored_tex(source) if direction == "rtl" else source
+            rows = [source]
+            broken = broken_tex(source, direction == "rtl")
+            if broken and measure and width_em(source, measure) * size_pt > width_pt:
+                tex, rows = broken, _rows(source)
+            found.append((alt, rows))
             return {"t": "Span", "c": [[f"formula-{len(found)}", [FORMULA], []],
                                        [{"t": "Math", "c": [math["c"][0], tex]}]]}
         return {key: walk(value) for key, value in node.items()}
@@ -249,11 +257,18 @@ def for_docx(ast: dict, direction: str) -> tuple[dict, list[tuple[str, str]]]:
     return walk(ast), found
 
 
-def docx_alt_controls(xml: bytes, formulas: list[tuple[str, str]], measure, size_pt: float) -> bytes:
+def _rows(tex: str) -> list[str]:
+    """The two rows `broken_tex` makes, as TeX (for estimating their widths)."""
+    atoms = _atoms(tex)
+    index = next(i for i, (kind, parts) in enumerate(atoms) if i > 0 and kind == "token" and parts[0] in RELATIONS)
+    return [" ".join(_write(atom) for atom in part) for part in (atoms[:index], atoms[index:])]
+
+
+def docx_alt_controls(xml: bytes, formulas: list[tuple[str, list[str]]], measure, size_pt: float) -> bytes:
     """Each display formula's paragraph goes into a content control whose title (w:alias) is its alt text:
     Word's equations have no alt-text field, and a content control's title is what Word shows and screen
-    readers announce for it. A formula wider than the column gets a smaller size on its runs (w:sz), as the
-    PDF scales it, so it stays on the page."""
+    readers announce for it. A formula still wider than the column (its rows estimated with `measure`) gets
+    its numerators stacked, then a smaller size on its runs (w:sz), as the PDF scales it, to stay on the page."""
     from lxml import etree
 
     root = etree.fromstring(xml)
@@ -264,15 +279,15 @@ def docx_alt_controls(xml: bytes, formulas: list[tuple[str, str]], measure, size
         twips = int(size.get(f"{{{W}}}w")) - int(margins.get(f"{{{W}}}left", 0)) - int(margins.get(f"{{{W}}}right", 0))
         width_pt = twips / 20
     width_pt -= 36  # a list item's indentation
-    for number, (alt, tex) in enumerate(formulas, start=1):
+    for number, (alt, rows) in enumerate(formulas, start=1):
         mark = root.find(f".//{{{W}}}bookmarkStart[@{{{W}}}name='formula-{number}']")
         paragraph = next((a for a in mark.iterancestors(f"{{{W}}}p")), None) if mark is not None else None
         if paragraph is None:
             continue
-        natural = width_em(tex, measure) * size_pt
-        if natural > width_pt:  # first the numerators' terms one under the other, then a smaller size if need be
+        natural = max(width_em(row, measure) for row in rows) * size_pt
+        if natural > width_pt:  # then the numerators' terms one under the other, then a smaller size if need be
             stack_numerators(paragraph)
-            natural = width_em(tex, measure, stacked=True) * size_pt
+            natural = max(width_em(row, measure, stacked=True) for row in rows) * size_pt
         if natural > width_pt:
             half_points = str(max(12, int(2 * size_pt * width_pt / natural)))
             for run in paragraph.iter(f"{{{M}}}r"):
@@ -335,3 +350,21 @@ def stack_numerators(paragraph) -> None:
             element = etree.SubElement(array, f"{{{M}}}e")
             for item in items:
                 element.append(item)
+
+
+RELATIONS = {"=", "<", ">", "\\leq", "\\geq", "\\le", "\\ge", "\\neq", "\\approx", "\\equiv", "\\sim", "\\propto"}
+
+
+def broken_tex(tex: str, rtl: bool = False) -> str | None:
+    """The formula on two centred lines, broken before its first relation (=, <, ...) as a typesetter breaks
+    a display formula too wide for the measure; each line mirrored in a right-to-left edition, so the first
+    line still holds the first term. None if it has no relation to break at."""
+    atoms = _atoms(tex)
+    index = next((i for i, (kind, parts) in enumerate(atoms) if i > 0 and kind == "token" and parts[0] in RELATIONS),
+                 None)
+    if index is None:
+        return None
+    first, second = (" ".join(_write(atom) for atom in part) for part in (atoms[:index], atoms[index:]))
+    if rtl:
+        first, second = mirrored_tex(first), mirrored_tex(second)
+    return f"\\begin{{gathered}}{first} \\\\ {second}\\end{{gathered}}"

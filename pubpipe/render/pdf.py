@@ -16,7 +16,7 @@ import typst
 
 from pubpipe.render.figures import for_typst
 from pubpipe.render.fonts import FontStack, stack_for
-from pubpipe.render.formulas import formula_span, mirrored_tex
+from pubpipe.render.formulas import broken_tex, formula_span, mirrored_tex
 from pubpipe.render.pandoc_ast import stringify, write
 from pubpipe.source.formulas import reading
 from pubpipe.translate.edition import Edition
@@ -57,8 +57,9 @@ def typst_wrapper(node: object) -> tuple[str, str] | None:
     - every formula, display or inline, goes in math.equation(alt: ...) with the alt text of its span
       (`render.formulas`): PDF/UA-1 requires alt text, and it is the edition's sentence, never the TeX; a
       content block, not an argument, since what pandoc cannot convert comes out as escaped text (valid markup
-      only). A display formula also goes in `fit-formula` (brief.typ.j2), which scales it down to the column
-      when it is wider, as a typesetter would, instead of letting it run off the page;
+      only). A display formula also goes in `fit-formula` (brief.typ.j2) with, as a second choice, the same
+      formula broken before its relation (`broken_tex`): the first that fits the column is set, else the
+      broken one scaled down to it, as a typesetter would, instead of letting it run off the page;
     - a Span's `lang` (a fallback passage in the source language), which the writer drops, goes in
       text(lang: ...), so hyphenation and the tagged PDF's /Lang follow it (never the edition's region).
     """
@@ -96,11 +97,15 @@ def with_typst_wrappers(ast: dict, direction: str = "ltr") -> dict:
                     continue
                 math = formula_span(child)[1] if formula_span(child) else child if child.get("t") == "Math" else None
                 if math is None:  # a span with a language: its content is walked
-                    inner = walk(child)
+                    inner = [walk(child)]
                 else:  # a formula: the Math node alone, mirrored in a right-to-left edition
                     tex = mirrored_tex(math["c"][1]) if direction == "rtl" else math["c"][1]
-                    inner = {"t": "Math", "c": [copy.deepcopy(math["c"][0]), tex]}
-                out += [{"t": "RawInline", "c": ["typst", wrapper[0]]}, inner,
+                    inner = [{"t": "Math", "c": [copy.deepcopy(math["c"][0]), tex]}]
+                    broken = broken_tex(math["c"][1], direction == "rtl")
+                    if broken and math["c"][0]["t"] == "DisplayMath":  # fit-formula's second choice
+                        inner += [{"t": "RawInline", "c": ["typst", "], " + wrapper[0].split("(", 1)[1]]},
+                                  {"t": "Math", "c": [copy.deepcopy(math["c"][0]), broken]}]
+                out += [{"t": "RawInline", "c": ["typst", wrapper[0]]}, *inner,
                         {"t": "RawInline", "c": ["typst", wrapper[1]]}]
             return out
         if isinstance(node, dict):
