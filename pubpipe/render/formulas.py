@@ -63,8 +63,8 @@ ATTRIBUTE = re.compile(r'(?:data-)?(?P<key>alt|texts)="(?P<value>[^"]*)"')
 
 
 def label_mathml(markup: str, epub: bool = False) -> str:
-    """The alt text on the MathML itself: `alttext` (MathML's own) and `aria-label` with role="math" (what
-    browsers and EPUB reading systems expose). A display formula's span becomes a block that the formula
+    """The alt text on the MathML itself: `alttext` (MathML's own) and `aria-label` (what browsers expose;
+    <math> has the role math already). A display formula's span becomes a block that the formula
     fits: its words (mtext) wrap within their share of the column (`--texts`, style.css), and where even
     that is too wide (a phone) it scrolls, as a focusable region labelled with the same sentence. EPUB's
     MathML schema allows neither `role` nor `aria-label` on <math>: there the label is on the span only."""
@@ -74,12 +74,12 @@ def label_mathml(markup: str, epub: bool = False) -> str:
         if 'display="block"' in math:
             texts = found.get("texts", "0")
             outer = (f'<span class="formula formula-block" role="region" tabindex="0" aria-label="{alt}" '
-                     f'style="--texts: {int(texts) if texts.isdigit() else 0}">')
+                     f'style="--texts: {max(1, int(texts)) if texts.isdigit() else 1}">')
         else:
             outer = '<span class="formula">'
         if 'display="block"' not in math and epub:
             outer = f'<span class="formula" role="math" aria-label="{alt}">'
-        aria = "" if epub else f' role="math" aria-label="{alt}"'
+        aria = "" if epub else f' aria-label="{alt}"'
         return f'{outer}<math {math} alttext="{alt}"{aria}>'
     return MATH_IN_SPAN.sub(label, markup)
 
