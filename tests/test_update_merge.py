@@ -92,6 +92,22 @@ def test_a_fuzzy_entry_deleted_and_restored_comes_back_fuzzy_with_its_comments(p
     assert msgfmt_ok(path) == ""
 
 
+def test_a_new_paragraph_like_a_reviewed_one_arrives_untranslated_and_unreviewed(project):
+    """Babel's fuzzy match copies a similar entry's comments into a new one; `update` takes them back with
+    the translation, so a new entry never arrives marked `# reviewed` (seen when the formula's alt text came)."""
+    original = paragraph(project, PARAGRAPH)
+    twin = original.replace("decades", "many decades")
+    replace_in(project / BRIEF, original, original + "\n\n" + twin)
+    path = catalog_file(project, "zh_Hans")
+    update(project)
+    new, catalog = entry(project, twin, "zh_Hans")
+    old = catalog.get(original)
+    assert old.string and "reviewed" in old.user_comments
+    assert new is not None and not new.string and not new.fuzzy
+    assert new.user_comments == []
+    assert msgfmt_ok(path) == ""
+
+
 def test_a_catalog_with_a_live_and_an_obsolete_copy_is_repaired(project):
     """What update used to write after delete + restore: the entry empty, its translation in a `#~` copy."""
     path = catalog_file(project, "fr")

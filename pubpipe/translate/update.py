@@ -140,10 +140,12 @@ def merge(existing_text: str, catalog: Catalog, template: Catalog) -> str:
             continue
         previous = message.previous_id[0] if isinstance(message.previous_id, (list, tuple)) else message.previous_id
         if previous in template and previous != message.id and message.id not in earlier:
-            # the similar string still exists: this is a new message, not an edit of that one
+            # the similar string still exists: this is a new message, not an edit of that one, so nothing of
+            # that one's (translation, `# reviewed`, a translator's comment) may come with it
             message.string = ""
             message.flags.discard("fuzzy")
             message.previous_id = []
+            message.user_comments = []
     unmark_fuzzy(catalog)
     drop_duplicates(catalog)
     return serialize(catalog, width)
