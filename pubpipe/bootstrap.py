@@ -20,7 +20,8 @@ from pathlib import Path
 BUILD_PACKAGES = ["poppler-utils", "gettext"]  # gettext: update writes catalogs as msgcat does; fonts: font_packages()
 # the outside referees of the tests and the verify stage: Java (EPUBCheck, the Nu checker), qpdf, biber,
 # LibreOffice (reads the DOCX back), Debian's chromium (axe-core, DAISY Ace, serve) and node for tools/referees
-TEST_PACKAGES = ["default-jre-headless", "qpdf", "biber", "libreoffice-writer-nogui", "chromium", "nodejs", "npm"]
+TEST_PACKAGES = ["default-jre-headless", "qpdf", "biber", "libreoffice-writer-nogui", "libreoffice-math-nogui",
+                 "chromium", "nodejs", "npm"]  # math: LibreOffice draws the DOCX formulas (OMML) only with it
 REFEREES = Path("tools") / "referees"  # package.json + package-lock.json: the npm referees, pinned
 TEST_FIXTURES = Path("tests") / "fixtures"  # publications of the tests (scripts-sampler): their fonts too, for `test`
 FONT_TABLE = Path(__file__).resolve().parent / "render" / "scripts.json"  # the table pubpipe.render.fonts reads

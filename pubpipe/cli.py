@@ -188,7 +188,7 @@ def cmd_build(project: Project, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         manifest, warnings = build(project, langs, formats, slugs, args.strict, display.line, waiting,
-                                   progress=display)
+                                   progress=display, referees=getattr(args, "referees", False))
     except PipelineError as failure:
         display.close()
         print_diagnostics(failure.diagnostics)
@@ -341,6 +341,7 @@ def cmd_release(project: Project, args: argparse.Namespace) -> int:
     remove(project.root / CACHE_DIR)  # clean: every artifact made afresh, none taken from the build cache
     args.langs = args.formats = args.slugs = None
     args.strict = True
+    args.referees = True  # every artifact passes the outside validators before dist/ changes
     args.argv = None  # never answered by the no-op check either
     code = cmd_build(project, args)
     if code:

@@ -9,6 +9,7 @@ Nothing is written to dist/ unless every stage before it succeeded.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import tempfile
@@ -29,6 +30,7 @@ from pubpipe.render.fonts import check_families, font_problems, missing_families
 from pubpipe.render.page import edition_ast, page_context, write_html_edition
 from pubpipe.source import provenance
 from pubpipe.source.figures import check_figures
+from pubpipe.source.formulas import check_formulas
 from pubpipe.source.languages import PSEUDO, parse_language
 from pubpipe.source.project import Project
 from pubpipe.source.publication import EditionSpec, Publication, discover, load_publication
@@ -67,7 +69,7 @@ def load(project: Project, langs: list[str] | None = None, slugs: list[str] | No
         publication, found = load_publication(root)  # absolute: diagnostics show it relative to the cwd
         problems += found
         if publication:
-            problems += check_figures(publication)
+            problems += check_figures(publication) + check_formulas(publication)
             publications.append(publication)
     editions = []
     for publication in publications:
@@ -200,15 +202,31 @@ def source_date_epoch(publications: list[Publication], project: Project | None =
     return provenance.source_date_epoch(project or Project(Path.cwd()), publications)
 
 
+@contextlib.contextmanager
+def epoch_in_environment(epoch: int):
+    """SOURCE_DATE_EPOCH for the renderers and the workers they fork, for this build only: a later build in
+    the same process (serve, the tests) must work out its own default again, not inherit this one."""
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
+
+
 def build(project: Project, langs: list[str] | None = None, formats: list[str] | None = None,
           slugs: list[str] | None = None, strict: bool = False, report: Report = lambda _: None,
-          notice: Report | None = None, progress: Progress | None = None) -> dict:
+          notice: Report | None = None, progress: Progress | None = None, referees: bool = False) -> dict:
     """Build the selected editions and formats into dist/; return the manifest.
 
     One build at a time per checkout (publish.py): the lock is held from reading the previous dist/ to the
     swap, and `notice` (default: `report`) hears once if this build waits for another one. `progress` hears
     an event as each artifact starts and is done (built or taken from the cache); without it, `report`
-    gets one line per artifact.
+    gets one line per artifact. With `referees` (the release command), every artifact must also pass the
+    outside validators (verify/referees.py) before dist/ changes.
     """
     formats = [f for f in FORMATS if f in (formats or FORMATS)]
     loaded = load(project, langs, slugs)
@@ -217,10 +235,9 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
     raise_if_errors(blocking)
     warnings = [p for p in problems if p not in blocking or p.severity != "error"]
     epoch = source_date_epoch(loaded.publications, project)
-    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
     partial = bool(langs or slugs) or formats != list(FORMATS)
     progress = progress or report_lines(report)
-    with publish.staging_folder(project.root, project.dist, notice or report) as staging:
+    with epoch_in_environment(epoch), publish.staging_folder(project.root, project.dist, notice or report) as staging:
         if partial:  # a subset updates the release; a full build replaces it
             publish.copy_previous(project.dist, staging)
         previous = read_manifest(staging)
@@ -242,6 +259,13 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
         manifest = merge_manifest(previous, loaded.publications, results, staging, project, epoch)
         # [release helper] deposits, covers, manifest.json, index.html, feeds and SHA256SUMS (release/finish.py)
         finish(project.templates, staging, project.dist, manifest)
+        if referees:  # stage 8: EPUBCheck, Ace, axe, Nu, qpdf, PDF/UA structure, LibreOffice, over the staging
+            from pubpipe.verify.referees import verify_artifacts
+
+            report("verify: the outside referees over every artifact (about a minute)")
+            found = verify_artifacts(staging, manifest)
+            raise_if_errors(found)
+            warnings += found  # a validator missing off CI is a warning naming what to install
         _swap_into_place(staging, project.dist)
     report(f"manifest: {project.dist / 'manifest.json'}")
     return manifest, warnings
@@ -505,7 +529,7 @@ def render_format(fmt: str, project: Project, edition: Edition, ui, ast: dict, c
     elif fmt == "epub":
         from pubpipe.render.epub import render_epub
 
-        render_epub(edition, ast, target, project.templates / "epub.css")
+        render_epub(edition, ast, target, project.templates / "epub.css", ui=ui, epoch=epoch)
     elif fmt == "docx":
         from pubpipe.render.docx import reference_docx, render_docx
 
@@ -513,7 +537,7 @@ def render_format(fmt: str, project: Project, edition: Edition, ui, ast: dict, c
         if not reference.exists():
             reference.parent.mkdir(exist_ok=True)
             reference_docx(reference, edition.language.pdf_lang)
-        render_docx(edition, ast, target, reference)
+        render_docx(edition, ast, target, reference, epoch=epoch)
     else:
         return write_html_edition(project.templates, edition, ast, ui, target, context, expected.record)
     return [target]

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import shutil
@@ -96,6 +98,11 @@ def test_a_formula_without_alt_text_is_warned_about_and_read_as_words(project):
     words = reading(r"\frac{\text{New emissions} + \text{Capture}}{\text{Zero}} = \text{False} \quad (\text{x})")
     assert words == "(New emissions + Capture) / Zero = False (x)"
     assert not TEX.search(reading(r"\frac{\alpha_1}{\sqrt{\beta}} \leq \mathrm{d}x"))
+    err = io.StringIO()  # and `check` says so, at the formula's line, without failing
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        assert main(["update"], project) == 0  # the alt segment is gone from the templates
+        assert main(["check", "--sources"], project) == 0
+    assert f"content/{SLUG}/brief.md:20: warning: display formula without alternative text" in err.getvalue()
 
 
 def test_the_catalogs_translate_the_alt_text():

@@ -64,17 +64,7 @@ def test_every_check_name_belongs_to_a_validator():
     assert set(CHECKS.values()) == {name for name, _fmt, _run in VALIDATORS}
 
 
-# Still failing at the verify helper's hard stop (2026-11-28 10:40 UTC), routed to the lead. Strict: the day it
-# passes, this turns red until the mark is removed.
-STILL_FAILING = {
-    "ace": "color-contrast (serious): pandoc's syntax-highlighting colour #7d9029 (class .at, 3.56:1 on white) "
-           "in the EPUB stylesheet of the field-note editions (their shell code block); needs AA colours or no "
-           "highlighting in render/epub.py or templates/epub.css",
-}
-
-
-@pytest.mark.parametrize("check", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=STILL_FAILING[c]))
-                                   if c in STILL_FAILING else c for c in sorted(CHECKS)])
+@pytest.mark.parametrize("check", sorted(CHECKS))
 def test_every_artifact_passes(findings, check):
     require(CHECKS[check])
     found = [str(d) for d in findings if d.check == check]

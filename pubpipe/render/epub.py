@@ -46,7 +46,8 @@ def render_epub(edition: Edition, ast: dict, output: Path, css: Path, ui=None, e
     locales/ (beside templates/, where `css` lives) when not given. `epoch`: the build's date (seconds),
     else SOURCE_DATE_EPOCH or the publication date."""
     write(with_data_uris(notices_in_first_chapter(ast), edition.publication.root), "epub3",
-          ["--mathml", "--split-level=1", "--toc", "--toc-depth=1", "--epub-title-page=true"], outputfile=output)
+          ["--mathml", "--split-level=1", "--toc", "--toc-depth=1", "--epub-title-page=true",
+           "--syntax-highlighting=monochrome"], outputfile=output)
     with zipfile.ZipFile(output) as epub:
         names = epub.namelist()
         opf_name = next(n for n in names if n.endswith(".opf"))

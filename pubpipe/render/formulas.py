@@ -284,6 +284,7 @@ def docx_alt_controls(xml: bytes, formulas: list[tuple[str, list[str]]], measure
         paragraph = next((a for a in mark.iterancestors(f"{{{W}}}p")), None) if mark is not None else None
         if paragraph is None:
             continue
+        relations_as_text(paragraph)
         natural = max(width_em(row, measure) for row in rows) * size_pt
         if natural > width_pt:  # then the numerators' terms one under the other, then a smaller size if need be
             stack_numerators(paragraph)
@@ -323,24 +324,25 @@ def text_measure(path: str):
     fallback = units // 2
 
     def measure(text: str) -> float:
-        # joined Arabic letters are narrower than their isolated forms, which the cmap gives: about 0.7 of them
-        return sum(advances.get(cmap.get(ord(ch)), fallback) * (0.7 if "\u0620" <= ch <= "\u06ff" else 1)
-                   for ch in text) / units
+        # isolated forms, no narrowing for joined Arabic letters: the readers set OMML text in their own math
+        # faces (LibreOffice: DejaVu, wider than Noto Naskh), and the Arabic formula ran past the margin with it
+        return sum(advances.get(cmap.get(ord(ch)), fallback) for ch in text) / units
     return measure
 
 
 def stack_numerators(paragraph) -> None:
-    """Each fraction's numerator with several terms becomes an equation array, one term (with the + or -
-    that follows it) per row: narrower, as a typesetter breaks a long numerator."""
+    """Each fraction's numerator with several terms becomes an equation array, one term per row, the + or -
+    starting the row after it: narrower, as a typesetter breaks a long numerator before the operator (an
+    operator ending a row is a missing operand to LibreOffice, which draws it as '¿')."""
     from lxml import etree
 
     for numerator in list(paragraph.iter(f"{{{M}}}num")):
         rows, row = [], []
         for child in list(numerator):
-            row.append(child)
-            if child.tag == f"{{{M}}}r" and "".join(child.itertext()).strip() in ("+", "-", "\u2212"):
+            if row and child.tag == f"{{{M}}}r" and "".join(child.itertext()).strip() in ("+", "-", "\u2212"):
                 rows.append(row)
                 row = []
+            row.append(child)
         if row:
             rows.append(row)
         if len(rows) < 2:
@@ -350,6 +352,25 @@ def stack_numerators(paragraph) -> None:
             element = etree.SubElement(array, f"{{{M}}}e")
             for item in items:
                 element.append(item)
+
+
+RELATION_SIGNS = {"=", "<", ">", "\u2264", "\u2265", "\u2260", "\u2248", "\u2261", "\u223c", "\u221d"}
+
+
+def relations_as_text(paragraph) -> None:
+    """A relation that opens or closes a row of a broken formula (`= False equivalence` on its second line)
+    is set as text (m:nor): as an operator it misses an operand, and LibreOffice draws '¿' in its place."""
+    for row in paragraph.iter(f"{{{M}}}mr"):
+        for cell in row.iter(f"{{{M}}}e"):
+            runs = [child for child in cell if child.tag == f"{{{M}}}r"]
+            for run in {id(r): r for r in runs[:1] + runs[-1:]}.values():
+                if "".join(run.itertext()).strip() in RELATION_SIGNS:
+                    properties = run.find(f"{{{M}}}rPr")
+                    if properties is None:
+                        properties = run.makeelement(f"{{{M}}}rPr", {})
+                        run.insert(0, properties)
+                    if properties.find(f"{{{M}}}nor") is None:
+                        properties.insert(0, properties.makeelement(f"{{{M}}}nor", {}))
 
 
 RELATIONS = {"=", "<", ">", "\\leq", "\\geq", "\\le", "\\ge", "\\neq", "\\approx", "\\equiv", "\\sim", "\\propto"}
