@@ -148,6 +148,8 @@ def merge(existing_text: str, catalog: Catalog, template: Catalog) -> str:
             message.user_comments = []
     unmark_fuzzy(catalog)
     drop_duplicates(catalog)
+    for message in catalog.obsolete.values():  # as msgmerge obsoletes: the translator's comments stay, the
+        message.auto_comments, message.locations = [], []  # extracted ones and references go (polib drops them)
     return serialize(catalog, width)
 
 
