@@ -27,7 +27,7 @@ TEST_FIXTURES = Path("tests") / "fixtures"  # publications of the tests (scripts
 FONT_TABLE = Path(__file__).resolve().parent / "render" / "scripts.json"  # the table pubpipe.render.fonts reads
 CODE_FACE = "Noto Sans Mono"
 LANGUAGE_KEY = r"[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)[\"']?[ \t]*(?::|$)"  # `fr:`, `- "zh-Hans"`
-PREVIEW_PACKAGES = ["chromium"]
+PREVIEW_PACKAGES = ["chromium", "libreoffice-writer-nogui", "libreoffice-math-nogui"]  # DOCX page 1: LibreOffice
 MARKER = "PUBPIPE_IN_VENV"
 
 
