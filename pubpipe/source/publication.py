@@ -7,6 +7,7 @@ input is reported in full and never produces a half-built release.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,28 @@ def discover(content_dir: Path) -> list[Path]:
     return sorted(p.parent for p in content_dir.glob("*/publication.yaml"))
 
 
+_LOADED: dict[tuple, tuple[Publication | None, list[Diagnostic]]] = {}
+
+
 def load_publication(root: Path) -> tuple[Publication | None, list[Diagnostic]]:
+    """`read_publication`, once per process for the same files: a build asks twice (the command line's
+    choices, then the build), `serve` once per save. Keyed on the bytes of the sources beside
+    publication.yaml and the size and time of everything under the folder (figures)."""
+    try:
+        files = sorted(path for path in Path(root).rglob("*") if path.is_file())
+        key = (str(root), tuple((str(path), path.stat().st_size, path.stat().st_mtime_ns,
+                                 hashlib.sha256(path.read_bytes()).hexdigest() if path.parent == Path(root) else "")
+                                for path in files))
+    except OSError:
+        return read_publication(root)
+    if key not in _LOADED:
+        _LOADED.clear()  # one generation at a time: a long-running serve keeps no old copies
+        _LOADED[key] = read_publication(root)
+    publication, problems = _LOADED[key]
+    return publication, list(problems)
+
+
+def read_publication(root: Path) -> tuple[Publication | None, list[Diagnostic]]:
     """Read and validate one publication; return it with every problem found.
 
     Each YAML source is checked against its schema (schemas/) first; the checks
