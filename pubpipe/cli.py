@@ -18,8 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from pubpipe.diagnostics import Diagnostic, PipelineError, display_path
+from pubpipe.diagnostics import PipelineError, display_path
 from pubpipe.pipeline import FORMATS, Project, build, load
+from pubpipe.progress import print_diagnostics
 
 COMMANDS = ("build", "update", "status", "check", "glossary", "pseudo", "previews", "verify", "serve", "release",
             "merge", "clean", "shards")
@@ -29,19 +30,6 @@ def _split(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
     return [item.strip() for value in values for item in value.split(",") if item.strip()]
-
-
-def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
-    """One line per problem, compiler style; GitHub annotations too when running in Actions."""
-    annotate = bool(os.environ.get("GITHUB_ACTIONS"))
-    for diagnostic in diagnostics:
-        print(diagnostic, file=sys.stderr)
-        if annotate:
-            print(diagnostic.github_annotation(), file=sys.stderr)
-    errors = sum(d.severity == "error" for d in diagnostics)
-    warnings = len(diagnostics) - errors
-    if errors or warnings:
-        print(f"{errors} error(s), {warnings} warning(s)", file=sys.stderr)
 
 
 def _validate_choices(project: Project, langs, formats, slugs) -> list[str]:
