@@ -109,3 +109,18 @@ def publication_project(known: KnownPublication, target: Path) -> Path:
 def publication(request) -> KnownPublication:
     """Parametrizes a test over every publication of content/ and every fixture publication."""
     return request.param
+
+
+@pytest.fixture(scope="session", params=PUBLICATIONS, ids=[p.slug for p in PUBLICATIONS])
+def released(request, tmp_path_factory):
+    """(publication, project root, manifest entry) after update and a full build of that publication: built
+    once per session for every test that reads a publication's artifacts (never modify it)."""
+    import json
+
+    known = request.param
+    root = publication_project(known, tmp_path_factory.mktemp(known.slug))
+    assert main(["update"], root) == 0
+    assert main(["--quiet"], root) == 0
+    manifest = json.loads((root / "dist" / "manifest.json").read_text(encoding="utf-8"))
+    entry = next(p for p in manifest["publications"] if p["slug"] == known.slug)
+    return known, root, entry

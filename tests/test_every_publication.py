@@ -9,7 +9,6 @@ citation gate (`check --artifacts`); the catalogs pass GNU msgfmt; a second
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import zipfile
@@ -19,20 +18,6 @@ from lxml import etree, html
 
 from pubpipe.cli import main
 from pubpipe.verify.readback import epub_documents, pdf_text
-
-from .conftest import PUBLICATIONS, publication_project
-
-
-@pytest.fixture(scope="module", params=PUBLICATIONS, ids=[p.slug for p in PUBLICATIONS])
-def released(request, tmp_path_factory):
-    """(publication, project root, manifest entry) after update and a full build of that publication."""
-    known = request.param
-    root = publication_project(known, tmp_path_factory.mktemp(known.slug))
-    assert main(["update"], root) == 0
-    assert main(["--quiet"], root) == 0
-    manifest = json.loads((root / "dist" / "manifest.json").read_text(encoding="utf-8"))
-    entry = next(p for p in manifest["publications"] if p["slug"] == known.slug)
-    return known, root, entry
 
 
 def test_every_declared_language_is_built_in_every_format(released):

@@ -33,7 +33,7 @@ from pubpipe.source.publication import load_publication
 from pubpipe.source.segments import reassemble, segment_markdown
 from pubpipe.verify.readback import epub_documents
 
-from .conftest import PUBLICATIONS, ROOT, SLUG, catalog_file, publication_project
+from .conftest import PUBLICATIONS, ROOT, SLUG, catalog_file
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 M = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
@@ -42,15 +42,10 @@ HOSTILE = 'Fraction "quoted" & a > b, $ and \\ back'  # passes the catalog check
 TEX = re.compile(r"\\[A-Za-z]+|\$\$|\\frac|\{|\}")
 
 
-@pytest.fixture(scope="module", params=PUBLICATIONS, ids=[p.slug for p in PUBLICATIONS])
-def built_publication(request, tmp_path_factory):
-    """(publication, project root, editions {lang: {format: path}}) after update and a full build."""
-    known = request.param
-    root = publication_project(known, tmp_path_factory.mktemp(known.slug))
-    assert main(["update"], root) == 0
-    assert main(["--quiet"], root) == 0
-    manifest = json.loads((root / "dist" / "manifest.json").read_text(encoding="utf-8"))
-    entry = next(p for p in manifest["publications"] if p["slug"] == known.slug)
+@pytest.fixture()
+def built_publication(released):
+    """(publication, project root, editions {lang: {format: path}}): the shared build of conftest's `released`."""
+    known, root, entry = released
     editions = {e["lang"]: {a["format"]: root / "dist" / a["path"] for a in e["artifacts"]}
                 for e in entry["editions"]}
     return known, root, editions

@@ -24,6 +24,8 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+from pubpipe.source.files import OutsideRepository, write_atomic
+
 CACHE_DIR = Path("build") / "cache"
 PACKAGE = Path(__file__).resolve().parent.parent  # pubpipe/
 CODE_SUFFIXES = (".py", ".json")
@@ -147,13 +149,10 @@ class Store:
             return None
 
     def put_json(self, kind: str, key: str, value) -> None:
-        path = self.folder.parent / kind / f"{key}.json"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            scratch = path.with_suffix(f".{os.getpid()}.tmp")
-            scratch.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
-            os.replace(scratch, path)
-        except OSError:
+        try:  # a failure only costs a later build the time to work it out again
+            write_atomic(self.folder.parent / kind / f"{key}.json", json.dumps(value, ensure_ascii=False),
+                         self.folder.parent)
+        except (OSError, OutsideRepository):
             pass
 
     def _drop(self, folder: Path, key: str | None = None) -> None:

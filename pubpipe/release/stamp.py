@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from pubpipe.release.cache import CACHE_DIR, code_digest, digest_bytes, digest_json, font_identity, tools_digest
+from pubpipe.source.files import OutsideRepository, write_atomic
 from pubpipe.source.provenance import last_commit_time
 
 STAMP = "last-build.json"
@@ -75,11 +76,8 @@ def record(root: Path, key: str, font_paths: list[str], summary: list[dict], war
     data = {"key": key, "font_paths": font_paths, "fonts": font_state(font_paths), "dist": dist_files(root / "dist"),
             "summary": summary, "warnings": warnings}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_suffix(f".{os.getpid()}.tmp")
-        scratch.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        os.replace(scratch, path)
-    except OSError:
+        write_atomic(path, json.dumps(data, ensure_ascii=False), root)
+    except (OSError, OutsideRepository):
         pass
 
 
