@@ -251,7 +251,7 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
         todo = [job for job in jobs if job.todo]
         with tempfile.TemporaryDirectory(prefix="pubpipe-") as scratch:  # parse, render, verify: in parallel
             tasks, plan = build_tasks(project, todo, staging, Path(scratch), epoch, store)
-            for module in {RENDERERS[f] for job in todo for f in job.todo if f in RENDERERS}:
+            for module in {module for job in todo for f in job.todo for module in RENDERERS.get(f, ())}:
                 importlib.import_module(module)  # once, here, before the workers fork
             outcomes = graph.run(tasks, graph.worker_count() if width(todo) > 1 else 1, progress)
         results, failures = gather(project, jobs, plan, outcomes, staging)
@@ -290,7 +290,8 @@ def report_lines(report: Report) -> Progress:
 # ---------------------------------------------------------------- stages 5-7, per edition
 
 ORDER = ("pdf", "epub", "docx", "html")  # the page lists the other downloads with their sizes: it comes last
-RENDERERS = {"pdf": "pubpipe.render.pdf", "epub": "pubpipe.render.epub", "docx": "pubpipe.render.docx"}
+RENDERERS = {"pdf": ("pubpipe.render.pdf", "pubpipe.verify.pdf_fonts"), "epub": ("pubpipe.render.epub",),
+             "docx": ("pubpipe.render.docx",)}  # what each format's task imports
 
 
 @dataclass

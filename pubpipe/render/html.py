@@ -19,10 +19,30 @@ from pubpipe.render.pandoc_ast import stringify, write
 from pubpipe.translate.edition import escape_markdown
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for the process, so that an environment made for each edition (its
+    own translations) does not compile the same template again. Jinja checks each entry against the
+    template's source, so an edited template (the preview server) is compiled anew. One instance per kind of
+    environment: autoescaping and delimiters change the compiled code."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+HTML_TEMPLATES, MARKDOWN_TEMPLATES = CompiledTemplates(), CompiledTemplates()
+
+
 def environment(templates: Path, translations: NullTranslations) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
                              undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"],
-                             trim_blocks=True, lstrip_blocks=True)
+                             trim_blocks=True, lstrip_blocks=True, bytecode_cache=HTML_TEMPLATES)
     install_escaped_translations(env, translations)
     return env
 
@@ -31,7 +51,7 @@ def markdown_environment(templates: Path, translations: NullTranslations) -> jin
     """For templates that write Markdown (the notices): translations are Markdown-escaped text."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=False,
                              undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"],
-                             trim_blocks=True, lstrip_blocks=True)
+                             trim_blocks=True, lstrip_blocks=True, bytecode_cache=MARKDOWN_TEMPLATES)
     install_escaped_translations(env, translations, escape_markdown)
     return env
 

@@ -98,6 +98,7 @@ def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
         meta_file.write_text(yaml.safe_dump(edition_metadata(edition), allow_unicode=True, sort_keys=True),
                              encoding="utf-8")
         out = pypandoc.convert_text(edition_markdown(edition, notices), "json", format=READER, sandbox=True,
+                                    verify_format=False,  # the formats are ours; asking pandoc costs 2 processes
                                     extra_args=["--citeproc", f"--csl={csl}", f"--metadata-file={meta_file}",
                                                 # every pipe table keeps the relative widths of its dashes
                                                 # (pandoc keeps them only for lines wider than --columns)
@@ -332,6 +333,8 @@ def stringify(node: Any) -> str:
 
 
 def write(ast: dict, to: str, extra_args: list[str] | None = None, outputfile: Path | None = None) -> str:
-    """AST -> a format; binary formats go to `outputfile`."""
+    """AST -> a format; binary formats go to `outputfile`. The format names are ours, so pypandoc is not
+    asked to verify them (which runs pandoc twice more, to list its formats, for every conversion)."""
     return pypandoc.convert_text(json.dumps(ast), to, format="json", extra_args=extra_args or [],
-                                 outputfile=str(outputfile) if outputfile else None, sandbox=True)
+                                 outputfile=str(outputfile) if outputfile else None, sandbox=True,
+                                 verify_format=False)

@@ -6,7 +6,6 @@ Tagged PDF declaring PDF/UA-1, with explicit fonts per script, the edition's
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 from pathlib import Path
@@ -14,9 +13,10 @@ from pathlib import Path
 import jinja2
 import typst
 
-from pubpipe.render.figures import for_typst
-from pubpipe.render.fonts import FontStack, stack_for
+from pubpipe.render.figures import clone, for_typst
+from pubpipe.render.fonts import FontStack, font_book, stack_for
 from pubpipe.render.formulas import broken_tex, formula_span, mirrored_tex
+from pubpipe.render.html import CompiledTemplates
 from pubpipe.render.pandoc_ast import stringify, write
 from pubpipe.source.formulas import reading
 from pubpipe.translate.edition import Edition
@@ -37,6 +37,9 @@ def typst_fonts(families: tuple[str, ...], latin_in_cjk: bool) -> str:
     return "(" + ", ".join(items) + ",)"
 
 
+TYPST_TEMPLATES = CompiledTemplates()
+
+
 def _environment(templates: Path, ui) -> jinja2.Environment:
     """Jinja with typst-friendly delimiters; values reach typst only as string literals (`str` filter)."""
     env = jinja2.Environment(
@@ -44,6 +47,7 @@ def _environment(templates: Path, ui) -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
         variable_start_string="<<", variable_end_string=">>", block_start_string="<%", block_end_string="%>",
         comment_start_string="<#", comment_end_string="#>", keep_trailing_newline=True,
+        bytecode_cache=TYPST_TEMPLATES,
     )
     env.filters["str"] = typst_string
     env.install_gettext_translations(ui, newstyle=True)
@@ -100,17 +104,17 @@ def with_typst_wrappers(ast: dict, direction: str = "ltr") -> dict:
                     inner = [walk(child)]
                 else:  # a formula: the Math node alone, mirrored in a right-to-left edition
                     tex = mirrored_tex(math["c"][1]) if direction == "rtl" else math["c"][1]
-                    inner = [{"t": "Math", "c": [copy.deepcopy(math["c"][0]), tex]}]
+                    inner = [{"t": "Math", "c": [clone(math["c"][0]), tex]}]
                     broken = broken_tex(math["c"][1], direction == "rtl")
                     if broken and math["c"][0]["t"] == "DisplayMath":  # fit-formula's second choice
                         inner += [{"t": "RawInline", "c": ["typst", "], " + wrapper[0].split("(", 1)[1]]},
-                                  {"t": "Math", "c": [copy.deepcopy(math["c"][0]), broken]}]
+                                  {"t": "Math", "c": [clone(math["c"][0]), broken]}]
                 out += [{"t": "RawInline", "c": ["typst", wrapper[0]]}, *inner,
                         {"t": "RawInline", "c": ["typst", wrapper[1]]}]
             return out
         if isinstance(node, dict):
             return {k: walk(v) for k, v in node.items()}
-        return copy.deepcopy(node)
+        return node  # a string or number: nothing to copy
 
     return {**ast, "blocks": walk(ast["blocks"])}
 
@@ -120,7 +124,7 @@ NOTICE_BOX = 'fill: rgb("#fff6db"), inset: (x: 9pt, y: 7pt), width: 100%, stroke
 
 def with_block_directions(ast: dict, direction: str) -> dict:
     """What pandoc's typst writer ignores: a Div's `dir`, and the notice boxes (on the start side)."""
-    ast = copy.deepcopy(ast)
+    ast = clone(ast)
     start = "right" if direction == "rtl" else "left"
 
     def wrap(block: dict, opening: str) -> list:
@@ -175,6 +179,7 @@ def compile_pdf(source: str, output: Path, epoch: int, root: Path | None = None)
     """Compile in process; `root` (the publication's folder) is the only place Typst reads files from: figures."""
     timestamp = dt.datetime.fromtimestamp(epoch, dt.UTC)
     pdf = typst.compile(source.encode("utf-8"), format="pdf", pdf_standards=["ua-1"],
-                        timestamp=int(timestamp.timestamp()), root=str(Path(root or ".").resolve()))
+                        timestamp=int(timestamp.timestamp()), root=str(Path(root or ".").resolve()),
+                        font_paths=font_book())
     output.write_bytes(pdf)
 

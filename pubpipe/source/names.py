@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import cached_property
 
 MIN_LENGTH = 8  # shorter names (IYRP) are too common to police this way
 SIMILARITY = 0.85
@@ -40,14 +41,19 @@ class NameRules:
                  if value and len(normalize(str(value))) >= MIN_LENGTH]
         return cls(tuple(forms))
 
+    @cached_property
+    def _normalized(self) -> tuple[tuple[str, str, str, str], ...]:
+        return tuple((key, tag, form, normalize(form)) for key, tag, form in self.forms)
+
     def hand_typed(self, text: str) -> Iterator[str]:
         """One message per recurring name written out in `text` instead of its placeholder."""
         plain = normalize(text)
+        pairs = bigram_positions(plain)
         reported = set()
-        for key, tag, form in self.forms:
+        for key, tag, form, name in self._normalized:
             if key in reported:
                 continue
-            found = best_match(plain, normalize(form))
+            found = best_match(plain, name, pairs)
             if found is not None:
                 reported.add(key)
                 exact = found[1] == 1.0
@@ -55,23 +61,38 @@ class NameRules:
                        f"write {{{key}}} instead (canonical form in {tag}: '{form}')")
 
 
-def best_match(text: str, name: str) -> tuple[str, float] | None:
+def bigram_positions(text: str) -> dict[str, list[int]]:
+    """Each character bigram of `text` and where it starts: built once per text, read for every name."""
+    positions: dict[str, list[int]] = {}
+    for i in range(len(text) - 1):
+        positions.setdefault(text[i : i + 2], []).append(i)
+    return positions
+
+
+def best_match(text: str, name: str, positions: dict[str, list[int]] | None = None) -> tuple[str, float] | None:
     """The window of `text` most similar to `name`, if similar enough.
 
     Candidate windows are aligned on shared character bigrams, so the cost is
-    proportional to the matches, not to len(text) * len(name).
+    proportional to the matches, not to len(text) * len(name). An offset gets
+    at most one vote per bigram of `name`, so a text that holds fewer of the
+    name's bigrams than a window needs (most texts, and every text in another
+    script) is passed over before any counting.
     """
     if len(name) < MIN_LENGTH or len(text) < len(name) - 4:
         return None
     bigrams: dict[str, list[int]] = {}
     for j in range(len(name) - 1):
         bigrams.setdefault(name[j : j + 2], []).append(j)
-    votes: Counter[int] = Counter()
-    for i in range(len(text) - 1):
-        for j in bigrams.get(text[i : i + 2], ()):
-            votes[i - j] += 1
-    best: tuple[str, float] | None = None
     needed = max(3, int(0.4 * (len(name) - 1)))
+    positions = bigram_positions(text) if positions is None else positions
+    shared = [(positions[pair], js) for pair, js in bigrams.items() if pair in positions]
+    if sum(len(js) for _, js in shared) < needed:
+        return None
+    votes: Counter[int] = Counter()
+    for starts, js in shared:
+        for j in js:
+            votes.update([i - j for i in starts])
+    best: tuple[str, float] | None = None
     for start, count in votes.most_common(20):
         if count < needed:
             break

@@ -16,7 +16,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pypdf
 import yaml
 from lxml import etree, html
 
@@ -82,6 +81,8 @@ def read_record_fields(path: Path) -> dict[str, str]:
                 "year": (opf.findtext(f".//{DC}date") or "")[:4], "date": opf.findtext(f".//{DC}date"),
                 "language": opf.findtext(f".//{DC}language"), "identifier": opf.findtext(f".//{DC}identifier")}
     if suffix == ".pdf":
+        import pypdf  # here: an HTML preview never reads a PDF
+
         reader = pypdf.PdfReader(str(path))
         info = reader.metadata or {}
         fields = {"title": str(info.get("/Title", "")), "author": str(info.get("/Author", "")),

@@ -14,6 +14,7 @@ the faces the PDF embeds have their cmaps read from the font files.
 from __future__ import annotations
 
 import re
+from array import array
 from functools import cache
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from pubpipe.render.fonts import MATH, FontStack, _face, _typst_fonts, table_fam
 SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
 # a literal string shown by Tj or TJ: typst writes glyph ids as two-byte codes (Identity-H)
 LITERAL = re.compile(rb"\((?:[^\\()]|\\.)*\)", re.S)
+ESCAPE = re.compile(rb"\\([0-7]{1,3}|\r\n|[\s\S])")
 ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("f"): 12}
 
 
@@ -155,11 +157,12 @@ def _content_streams(page) -> list[bytes]:
 
 
 def notdef_count(content: bytes) -> int:
-    """How many times the content stream shows glyph 0 (.notdef): two-byte codes in its literal strings."""
+    """How many times the content stream shows glyph 0 (.notdef): two-byte codes in its literal strings.
+    A code of 0 reads the same in either byte order, so the machine's 16-bit array counts it."""
     count = 0
     for match in LITERAL.finditer(content):
         data = _unescape(match.group()[1:-1])
-        count += sum(1 for i in range(0, len(data) - 1, 2) if data[i] == 0 and data[i + 1] == 0)
+        count += array("H", data[: len(data) & ~1]).count(0)
     return count
 
 
@@ -167,23 +170,21 @@ def _unescape(raw: bytes) -> bytes:
     """A PDF literal string's bytes: \\ddd octal, \\n and friends, escaped delimiters, line continuations."""
     if b"\\" not in raw:
         return raw
-    out, i = bytearray(), 0
-    while i < len(raw):
-        byte = raw[i]
-        if byte != 0x5C or i + 1 == len(raw):
-            out.append(byte)
-            i += 1
-            continue
-        nxt = raw[i + 1]
-        if 0x30 <= nxt <= 0x37:
-            j = i + 1
-            while j < min(i + 4, len(raw)) and 0x30 <= raw[j] <= 0x37:
-                j += 1
-            out.append(int(raw[i + 1:j], 8) & 0xFF)
-            i = j
-        elif nxt in (0x0A, 0x0D):
-            i += 2 + (nxt == 0x0D and i + 2 < len(raw) and raw[i + 2] == 0x0A)
-        else:
-            out.append(ESCAPES.get(nxt, nxt))
-            i += 2
-    return bytes(out)
+    return ESCAPE.sub(_escaped, raw)
+
+
+def _escape_table() -> dict[bytes, bytes]:
+    """Every escape sequence -> the byte it stands for (a typst page has hundreds of thousands of escapes:
+    one dictionary lookup each)."""
+    table = {b"\\" + bytes([byte]): bytes([ESCAPES.get(byte, byte)]) for byte in range(256)}
+    table |= {b"\\" + f"{value:o}".zfill(width).encode(): bytes([value & 0xFF])
+              for width in (1, 2, 3) for value in range(8 ** width)}
+    table |= {b"\\\r": b"", b"\\\n": b"", b"\\\r\n": b""}  # line continuations
+    return table
+
+
+ESCAPE_TABLE = _escape_table()
+
+
+def _escaped(match: re.Match) -> bytes:
+    return ESCAPE_TABLE[match.group()]

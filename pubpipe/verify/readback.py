@@ -14,7 +14,6 @@ import unicodedata
 import zipfile
 from pathlib import Path, PurePosixPath
 
-import pypdf
 from lxml import etree, html
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -85,6 +84,8 @@ def pdf_text(path: Path) -> str:
     in the margins and are left out, so a sentence that crosses a page break
     reads back whole.
     """
+    import pypdf  # here: an HTML preview never reads a PDF
+
     box = pypdf.PdfReader(str(path)).pages[0].mediabox
     width, height = float(box.width), float(box.height)
     top, bottom = (round(height * f) for f in TYPE_AREA)
@@ -111,7 +112,8 @@ def squash(text: str) -> str:
     of the run, although the reader sees it in the right place.
     """
     text = BIDI_CONTROLS.sub("", unicodedata.normalize("NFC", text))
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LNM")
+    dropped = {ord(ch): None for ch in set(text) if unicodedata.category(ch)[0] not in "LNM"}
+    return text.translate(dropped)  # per distinct character, not per character: a PDF's text is long
 
 
 def unreadable(exc: BaseException) -> str:
