@@ -25,6 +25,7 @@ from pubpipe.release.cache import Store
 from pubpipe.release.finish import finish
 from pubpipe.release.keys import artifact_key, check_key
 from pubpipe.release.manifest import EditionResult, artifact_entry, merge_manifest, read_manifest
+from pubpipe.release.provenance import font_file_paths, remember_font_hashes
 from pubpipe.render.artifacts import CITATION_FORMATS, FORMATS, artifact_name
 from pubpipe.render.fonts import check_families, font_problems, missing_families, stack_for, uncovered
 from pubpipe.render.page import edition_ast, page_context, write_html_edition
@@ -94,6 +95,7 @@ def read_translations(project: Project, publication: Publication, spec: EditionS
     """The edition's content and ui catalogs, checked; entries with errors are rejected (fall back)."""
     problems: list[Diagnostic] = []
     translations = Translations(None, None)
+    check = remembered_check(project, publication, spec)
     if spec.language.tag != publication.source_language:
         path = catalog_path(project.locales, publication, spec.language)
         catalog, found = read_catalog(path, spec.language, project.root)
@@ -103,26 +105,30 @@ def read_translations(project: Project, publication: Publication, spec: EditionS
                                            "'python build.py update' to create it", "missing-catalog"))
         rejected: set[str] = set()
         if catalog is not None:
-            found, rejected = checked_catalog(project, path, catalog, publication, spec)
+            found, rejected = check(path, catalog, check_context(publication, spec))
             problems += found
         translations = Translations(str(path), catalog, frozenset(rejected), spec.status == "official")
     ui, found = load_ui(project.locales, spec.language, publication.source_language,
-                        check_context(publication, spec))
+                        check_context(publication, spec), check=check)
     return translations, ui, problems + found
 
 
-def checked_catalog(project: Project, path: Path, catalog, publication: Publication,
-                    spec: EditionSpec) -> tuple[list[Diagnostic], set]:
+def remembered_check(project: Project, publication: Publication, spec: EditionSpec) -> Callable:
     """check_catalog, remembered by content (release/keys.check_key): an unchanged catalog of unchanged
     sources is not checked again; its diagnostics and rejected entries come from build/cache/checks/."""
-    store, key = Store(project.root), check_key(path, publication, spec)
-    remembered = store.get_json("checks", key)
-    if remembered is not None:
-        return [Diagnostic(**d) for d in remembered["problems"]], \
-            {tuple(r) if isinstance(r, list) else r for r in remembered["rejected"]}
-    found, rejected = check_catalog(path, catalog, check_context(publication, spec))
-    store.put_json("checks", key, {"problems": [asdict(d) for d in found], "rejected": sorted(rejected, key=str)})
-    return found, rejected
+    store = Store(project.root)
+
+    def check(path: Path, catalog, context: Context) -> tuple[list[Diagnostic], set]:
+        key = check_key(path, publication, spec, context.python_format)
+        remembered = store.get_json("checks", key)
+        if remembered is not None:
+            return [Diagnostic(**d) for d in remembered["problems"]], \
+                {tuple(r) if isinstance(r, list) else r for r in remembered["rejected"]}
+        found, rejected = check_catalog(path, catalog, context)
+        store.put_json("checks", key, {"problems": [asdict(d) for d in found],
+                                       "rejected": sorted(rejected, key=str)})
+        return found, rejected
+    return check
 
 
 def check_context(publication: Publication, spec: EditionSpec) -> Context:
@@ -235,10 +241,10 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
     raise_if_errors(blocking)
     warnings = [p for p in problems if p not in blocking or p.severity != "error"]
     epoch = source_date_epoch(loaded.publications, project)
-    partial = bool(langs or slugs) or formats != list(FORMATS)
+    subset = bool(langs or slugs) or formats != list(FORMATS)
     progress = progress or report_lines(report)
     with epoch_in_environment(epoch), publish.staging_folder(project.root, project.dist, notice or report) as staging:
-        if partial:  # a subset updates the release; a full build replaces it
+        if subset:  # a subset updates the release; a full build replaces it
             publish.copy_previous(project.dist, staging)
         previous = read_manifest(staging)
         store = Store(project.root)
@@ -251,6 +257,10 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
         todo = [job for job in jobs if job.todo]
         with tempfile.TemporaryDirectory(prefix="pubpipe-") as scratch:  # parse, render, verify: in parallel
             tasks, plan = build_tasks(project, todo, staging, Path(scratch), epoch, store)
+            fonts = font_file_paths(sorted({edition.tag for edition, _ui in loaded.editions}))
+            if todo and not remember_font_hashes(project.root, fonts, compute=False):
+                # the provenance hashes 100 MB of fonts on a first build: in a worker, beside the parses
+                tasks.append(graph.Task(partial(hash_fonts, project.root, fonts)))
             for module in {module for job in todo for f in job.todo for module in RENDERERS.get(f, ())}:
                 importlib.import_module(module)  # once, here, before the workers fork
             outcomes = graph.run(tasks, graph.worker_count() if width(todo) > 1 else 1, progress)
@@ -406,6 +416,10 @@ def _reordered(tasks: list[graph.Task], plan: dict, order: list[int]) -> tuple[l
     where = {old: new for new, old in enumerate(order)}
     moved = [graph.Task(tasks[old].work, tuple(where[i] for i in tasks[old].after)) for old in order]
     return moved, {job: [where[i] for i in indices] for job, indices in plan.items()}
+
+
+def hash_fonts(root: Path, paths: list[str], emit) -> None:
+    remember_font_hashes(root, paths)  # into build/cache/fonts/, where the manifest's provenance finds them
 
 
 def parse_edition(project: Project, job: EditionJob, staging: Path, emit) -> Parsed | graph.Failed:

@@ -7,17 +7,25 @@ same wherever the release was built or merged; SHA256SUMS leaves itself out.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 NAME = "SHA256SUMS"
 
 
+_KNOWN: dict[tuple, str] = {}  # (path, inode, size, mtime) -> SHA-256: the manifest and SHA256SUMS read each file
+
+
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        stat = os.fstat(stream.fileno())
+        identity = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if identity not in _KNOWN:
+            digest = hashlib.sha256()
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+            _KNOWN[identity] = digest.hexdigest()
+    return _KNOWN[identity]
 
 
 def release_files(folder: Path) -> list[str]:

@@ -62,13 +62,13 @@ def artifact_key(slug: str, tag: str, fmt: str, epoch: int, inputs: dict[str, st
     })
 
 
-def check_key(catalog: Path, publication, spec) -> str:
+def check_key(catalog: Path, publication, spec, python_format: bool = False) -> str:
     """What the entry checks of a catalog depend on: the catalog, the publication's sources (segments,
-    glossary, names), the edition's declaration, the faces installed (glyph coverage), the code, and the
-    working folder (diagnostics name paths relative to it)."""
+    glossary, names), the edition's declaration, the faces installed (glyph coverage), the code, the
+    working folder (diagnostics name paths relative to it), and whether entries are format strings (ui)."""
     return digest_json({
-        "catalog": file_digest(catalog), "sources": {name: file_digest(publication.root / name) for name in
-                                                     SOURCE_FILES},
+        "catalog": file_digest(catalog), "python-format": python_format,
+        "sources": {name: file_digest(publication.root / name) for name in SOURCE_FILES},
         "spec": [spec.language.tag, spec.status, spec.native_digits, spec.min_completeness], "cwd": os.getcwd(),
         "fonts": fonts_digest(), "tools": tools_digest(), "code": code_digest(),
     })

@@ -9,11 +9,11 @@ merges its results into the previous manifest.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pubpipe.release.checksums import file_sha256
 from pubpipe.source.publication import Publication
 
 
@@ -42,8 +42,7 @@ class EditionResult:
 
 
 def artifact_entry(dist: Path, path: Path, fmt: str, inputs: str = "") -> Artifact:
-    data = path.read_bytes()
-    return Artifact(fmt, str(path.relative_to(dist)), hashlib.sha256(data).hexdigest(), len(data), inputs)
+    return Artifact(fmt, str(path.relative_to(dist)), file_sha256(path), path.stat().st_size, inputs)
 
 
 def read_manifest(dist: Path) -> dict:

@@ -16,10 +16,10 @@ import hashlib
 import json
 import platform
 import re
-from functools import cache
 from importlib import metadata
 from pathlib import Path
 
+from pubpipe.release.cache import Store, digest_json, font_identity
 from pubpipe.release.checksums import file_sha256
 from pubpipe.render.fonts import _typst_fonts, stack_for
 from pubpipe.source.languages import parse_language
@@ -42,16 +42,40 @@ def tool_versions() -> dict[str, str]:
             "python": platform.python_version(), "pubpipe": version("pubpipe")}
 
 
-@cache
+FONT_HASHES: dict[str, str] = {}  # path -> SHA-256, known to this process (remember_font_hashes)
+
+
 def _font_hash(path: str) -> str:
-    return file_sha256(Path(path))
+    if path not in FONT_HASHES:
+        FONT_HASHES[path] = file_sha256(Path(path))
+    return FONT_HASHES[path]
+
+
+def font_file_paths(tags: list[str]) -> list[str]:
+    """Every installed font file of the families in these languages' stacks."""
+    families = {family for tag in tags for family in stack_for(parse_language(tag)).families}
+    return sorted({str(face.path) for face in _typst_fonts() if face.family in families and face.path})
 
 
 def font_files(tags: list[str]) -> dict[str, str]:
     """path -> SHA-256 of every installed font file of the families in these languages' stacks."""
-    families = {family for tag in tags for family in stack_for(parse_language(tag)).families}
-    paths = sorted({str(face.path) for face in _typst_fonts() if face.family in families and face.path})
-    return {path: _font_hash(path) for path in paths}
+    return {path: _font_hash(path) for path in font_file_paths(tags)}
+
+
+def remember_font_hashes(root: Path, paths: list[str], compute: bool = True) -> bool:
+    """Take the fonts' SHA-256 from build/cache/fonts/ while the files keep their size and time (as git's
+    index does: the CJK collections are 100 MB, 0.12 s to hash, on every build); with `compute`, hash
+    and remember what is not there. True when every path is known."""
+    store = Store(root)
+    key = digest_json(font_identity(paths))
+    remembered = store.get_json("fonts", key)
+    if isinstance(remembered, dict):
+        FONT_HASHES.update({path: sha for path, sha in remembered.items() if path in paths})
+    if all(path in FONT_HASHES for path in paths):
+        return True
+    if compute:
+        store.put_json("fonts", key, {path: _font_hash(path) for path in paths})
+    return compute
 
 
 def catalog_revision(root: Path, inputs: dict[str, str], slug: str) -> str | None:
@@ -86,6 +110,8 @@ def annotate(manifest: dict, project, epoch: int) -> dict:
     """Add the release provenance to a manifest: top level, per edition and per artifact."""
     pdf_tags = sorted({e["lang"] for p in manifest["publications"] for e in p["editions"]
                        if any(a["format"] == "pdf" for a in e["artifacts"])})
+    remember_font_hashes(project.root, font_file_paths([e["lang"] for p in manifest["publications"]
+                                                        for e in p["editions"]]))
     tools = tool_versions()
     for publication in manifest["publications"]:
         for edition in publication["editions"]:

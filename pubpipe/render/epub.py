@@ -18,8 +18,6 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from babel.support import NullTranslations
-from fontTools import subset
-from fontTools.ttLib import TTFont
 
 from pubpipe.render.figures import header_scope, with_data_uris
 from pubpipe.render.fonts import SCRIPTS, css_rules, face_path, faces_for
@@ -148,6 +146,9 @@ def with_accessibility(opf: str, facts: dict[str, bool], templates: Path, ui, ta
 
 def subset_font(family: str, text: str) -> bytes:
     """The regular face of `family`, cut down to the characters of `text` (reproducible: no new timestamp)."""
+    from fontTools import subset  # here: only an edition whose script e-readers lack embeds a face (90 ms)
+    from fontTools.ttLib import TTFont
+
     font = TTFont(face_path(family), fontNumber=0, recalcTimestamp=False)
     options = subset.Options()
     options.layout_features = ["*"]  # keep Arabic shaping (init, medi, fina, liga, mark...)

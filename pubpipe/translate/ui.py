@@ -61,8 +61,9 @@ def build_ui_template(templates: Path, root: Path, project_year: int) -> Catalog
 
 
 def load_ui(locales: Path, language: Language, source_language: str,
-            context=None) -> tuple[NullTranslations, list[Diagnostic]]:
-    """gettext translations for the templates; fuzzy entries and entries a check rejects are never used."""
+            context=None, check=None) -> tuple[NullTranslations, list[Diagnostic]]:
+    """gettext translations for the templates; fuzzy entries and entries a check rejects are never used.
+    `check` (default: checks.check_catalog) may remember its results (the build's check cache)."""
     if language.tag == source_language:
         return NullTranslations(), []
     path = ui_catalog_path(locales, language)
@@ -74,7 +75,7 @@ def load_ui(locales: Path, language: Language, source_language: str,
 
         from pubpipe.translate.checks import check_catalog
 
-        found, rejected = check_catalog(path, catalog, replace(context, python_format=True))
+        found, rejected = (check or check_catalog)(path, catalog, replace(context, python_format=True))
         problems += found
         for msgid in rejected:
             catalog.delete(msgid)
