@@ -26,9 +26,10 @@ from pubpipe.release.finish import finish
 from pubpipe.release.keys import artifact_key, check_key
 from pubpipe.release.manifest import EditionResult, artifact_entry, merge_manifest, read_manifest
 from pubpipe.release.provenance import font_file_paths, remember_font_hashes
+from pubpipe.render import pandoc_ast
 from pubpipe.render.artifacts import CITATION_FORMATS, FORMATS, artifact_name
 from pubpipe.render.fonts import check_families, font_problems, missing_families, stack_for, uncovered
-from pubpipe.render.page import edition_ast, page_context, write_html_edition
+from pubpipe.render.page import edition_ast, notice_markdown, page_context, write_html_edition
 from pubpipe.source import provenance
 from pubpipe.source.figures import check_figures
 from pubpipe.source.formulas import check_formulas
@@ -61,8 +62,9 @@ class Loaded:
 
 
 def load(project: Project, langs: list[str] | None = None, slugs: list[str] | None = None,
-         catalogs: bool = True) -> Loaded:
-    """Stages 1-3: publications, catalogs (read and checked) and editions, with every problem collected."""
+         catalogs: bool = True, ahead: Ahead | None = None) -> Loaded:
+    """Stages 1-3: publications, catalogs (read and checked) and editions, with every problem collected.
+    With `ahead` (a build), the parse of an edition whose inputs changed starts before its checks."""
     publications, problems = [], []
     for root in discover(project.content):
         if slugs and root.name not in slugs:
@@ -75,10 +77,12 @@ def load(project: Project, langs: list[str] | None = None, slugs: list[str] | No
     editions = []
     for publication in publications:
         for spec in editions_of(publication, langs):
-            translations, ui, found = read_translations(project, publication, spec) if catalogs else \
+            translations, ui, found = read_translations(project, publication, spec, ahead) if catalogs else \
                 (Translations(None, None), None, [])
             problems += found
             editions.append((make_edition(publication, spec, translations), ui))
+            if ahead is not None:
+                ahead.prefetch.advance()  # the next guessed parse starts as one finishes
     return Loaded(publications, editions, problems)
 
 
@@ -91,15 +95,19 @@ def editions_of(publication: Publication, langs: list[str] | None) -> list[Editi
     return specs
 
 
-def read_translations(project: Project, publication: Publication, spec: EditionSpec):
+def read_translations(project: Project, publication: Publication, spec: EditionSpec, ahead: Ahead | None = None):
     """The edition's content and ui catalogs, checked; entries with errors are rejected (fall back)."""
     problems: list[Diagnostic] = []
     translations = Translations(None, None)
     check = remembered_check(project, publication, spec)
+    path, catalog = None, None
     if spec.language.tag != publication.source_language:
         path = catalog_path(project.locales, publication, spec.language)
         catalog, found = read_catalog(path, spec.language, project.root)
         problems += found
+    if ahead is not None and (catalog is not None or spec.language.tag == publication.source_language):
+        ahead.guess(project, publication, spec, path, catalog)
+    if spec.language.tag != publication.source_language:
         if catalog is None and not found:
             problems.append(error(path, 1, f"no catalog for {spec.language.tag}; run "
                                            "'python build.py update' to create it", "missing-catalog"))
@@ -111,6 +119,26 @@ def read_translations(project: Project, publication: Publication, spec: EditionS
     ui, found = load_ui(project.locales, spec.language, publication.source_language,
                         check_context(publication, spec), check=check)
     return translations, ui, problems + found
+
+
+@dataclass
+class Ahead:
+    """The build's prefetched parses (render/pandoc_ast.Prefetch), started for editions whose inputs differ
+    from those the previous manifest recorded (all of them on a first build; the edited one after a catalog
+    edit), guessing that no entry will be rejected."""
+
+    prefetch: pandoc_ast.Prefetch
+    previous: dict[tuple[str, str], dict]  # (slug, tag) -> inputs recorded by the previous build
+
+    def guess(self, project: Project, publication: Publication, spec: EditionSpec, path, catalog) -> None:
+        translations = Translations(str(path) if path else None, catalog, frozenset(), spec.status == "official")
+        edition = make_edition(publication, spec, translations)
+        if edition_inputs(project, edition) == self.previous.get((publication.slug, spec.language.tag)):
+            return  # unchanged: its artifacts are most likely in the cache
+        ui, _problems = load_ui(project.locales, spec.language, publication.source_language)  # unchecked: a guess
+        self.prefetch.start(edition, project.style(publication.citation_style),
+                            notice_markdown(project.templates, edition, ui))
+        self.prefetch.advance()
 
 
 def remembered_check(project: Project, publication: Publication, spec: EditionSpec) -> Callable:
@@ -223,6 +251,30 @@ def epoch_in_environment(epoch: int):
             os.environ["SOURCE_DATE_EPOCH"] = before
 
 
+@contextlib.contextmanager
+def parses_ahead(project: Project):
+    """An Ahead for the build, its parse processes stopped and their files removed when it ends; None on one
+    core (a parse ahead would only compete with the checks)."""
+    jobs = graph.worker_count()
+    if jobs < 2:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="pubpipe-ahead-") as folder:
+        prefetch = pandoc_ast.Prefetch(Path(folder), jobs - 1)
+        try:  # a dist/ that cannot be read is the build's to report, later
+            manifest = read_manifest(project.dist)
+        except OSError:
+            manifest = {}
+        recorded = manifest.get("publications") if isinstance(manifest, dict) else None
+        previous = {(p.get("slug"), e.get("lang")): e.get("inputs")
+                    for p in (recorded if isinstance(recorded, list) else []) if isinstance(p, dict)
+                    for e in (p.get("editions") if isinstance(p.get("editions"), list) else []) if isinstance(e, dict)}
+        try:
+            yield Ahead(prefetch, previous)
+        finally:
+            prefetch.close()
+
+
 def build(project: Project, langs: list[str] | None = None, formats: list[str] | None = None,
           slugs: list[str] | None = None, strict: bool = False, report: Report = lambda _: None,
           notice: Report | None = None, progress: Progress | None = None, referees: bool = False) -> dict:
@@ -234,8 +286,14 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
     gets one line per artifact. With `referees` (the release command), every artifact must also pass the
     outside validators (verify/referees.py) before dist/ changes.
     """
+    with parses_ahead(project) as ahead:
+        return _build(project, langs, formats, slugs, strict, report, notice, progress, referees, ahead)
+
+
+def _build(project: Project, langs, formats, slugs, strict, report, notice, progress, referees,
+           ahead: Ahead | None) -> dict:
     formats = [f for f in FORMATS if f in (formats or FORMATS)]
-    loaded = load(project, langs, slugs)
+    loaded = load(project, langs, slugs, ahead=ahead)
     problems = loaded.problems + check_editions(loaded, formats, strict)
     blocking = problems if strict else [p for p in problems if p.check not in DEMOTING_CHECKS]
     raise_if_errors(blocking)
@@ -263,6 +321,8 @@ def build(project: Project, langs: list[str] | None = None, formats: list[str] |
                 tasks.append(graph.Task(partial(hash_fonts, project.root, fonts)))
             for module in {module for job in todo for f in job.todo for module in RENDERERS.get(f, ())}:
                 importlib.import_module(module)  # once, here, before the workers fork
+            if ahead is not None:
+                ahead.prefetch.finish()  # the parses started ahead: finished before the workers fork
             outcomes = graph.run(tasks, graph.worker_count() if width(todo) > 1 else 1, progress)
         results, failures = gather(project, jobs, plan, outcomes, staging)
         raise_if_errors(failures)

@@ -10,8 +10,10 @@ writer sees it. Pandoc runs with sandbox=True throughout.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -91,18 +93,89 @@ def self_reference(edition: Edition) -> dict[str, Any]:
     return item
 
 
+def parse_arguments(csl: Path, meta_file: Path) -> list[str]:
+    # every pipe table keeps the relative widths of its dashes (pandoc keeps them only for lines wider than
+    # --columns)
+    return ["--citeproc", f"--csl={csl}", f"--metadata-file={meta_file}", "--columns=1"]
+
+
+def parse_input(edition: Edition, csl: Path, notices: str) -> tuple[str, str, str]:
+    """(markdown, metadata YAML, key): what the parse reads, and one SHA-256 over all of it."""
+    markdown = edition_markdown(edition, notices)
+    metadata = yaml.safe_dump(edition_metadata(edition), allow_unicode=True, sort_keys=True)
+    key = hashlib.sha256(json.dumps([markdown, metadata, str(csl), READER]).encode("utf-8")).hexdigest()
+    return markdown, metadata, key
+
+
+class Prefetch:
+    """Parses started ahead, each a pandoc process of its own, while the build's Python is still reading and
+    checking catalogs: on two cores the second one is otherwise idle until the workers start.
+
+    The build guesses an edition's parse input before its checks (no entry rejected). A parse takes a
+    prefetched result only when its own input is byte for byte the one guessed (the key), so a guess a check
+    proved wrong is never used: that edition is parsed again. At most `limit` run at once; `finish` waits
+    for those running and drops those not started, and the forked workers find the results in READY."""
+
+    def __init__(self, folder: Path, limit: int):
+        self.folder, self.limit = folder, limit
+        self.waiting: list[tuple[str, list[str], Path]] = []
+        self.running: dict[str, tuple[subprocess.Popen, Path]] = {}
+
+    def start(self, edition: Edition, csl: Path, notices: str) -> None:
+        markdown, metadata, key = parse_input(edition, csl, notices)
+        if key in READY or key in self.running or any(key == k for k, _c, _o in self.waiting):
+            return
+        source, meta_file, output = (self.folder / f"{key}.{suffix}" for suffix in ("md", "yaml", "json"))
+        source.write_text(markdown, encoding="utf-8")
+        meta_file.write_text(metadata, encoding="utf-8")
+        command = [pypandoc.get_pandoc_path(), f"--from={READER}", "--to=json", "--sandbox",
+                   *parse_arguments(csl, meta_file), f"--output={output}", str(source)]
+        self.waiting.append((key, command, output))
+        self.advance()
+
+    def advance(self) -> None:
+        """Collect the parses that finished; start waiting ones while fewer than `limit` run."""
+        for key, (process, output) in list(self.running.items()):
+            if process.poll() is not None:
+                del self.running[key]
+                if process.returncode == 0:  # a failed guess is parsed again, and reported, by the build
+                    READY[key] = output
+        while self.waiting and len(self.running) < self.limit:
+            key, command, output = self.waiting.pop(0)
+            self.running[key] = (subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                                  stderr=subprocess.DEVNULL), output)
+
+    def finish(self) -> None:
+        """Before the parses are needed: wait for those running (their work is half done), drop the rest."""
+        self.waiting.clear()
+        for process, _output in self.running.values():
+            process.wait()
+        self.advance()
+
+    def close(self) -> None:
+        """Stop what still runs (a build that failed its checks) and forget every result."""
+        self.waiting.clear()
+        for process, _output in self.running.values():
+            process.kill()
+            process.wait()
+        self.running.clear()
+        READY.clear()
+
+
+READY: dict[str, Path] = {}  # parse key -> pandoc's JSON, written by a Prefetch of this build
+
+
 def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
-    """Markdown -> resolved, sanitized pandoc AST (one pandoc call)."""
-    with tempfile.TemporaryDirectory(prefix="pubpipe-meta-") as scratch:
-        meta_file = Path(scratch) / "metadata.yaml"
-        meta_file.write_text(yaml.safe_dump(edition_metadata(edition), allow_unicode=True, sort_keys=True),
-                             encoding="utf-8")
-        out = pypandoc.convert_text(edition_markdown(edition, notices), "json", format=READER, sandbox=True,
-                                    verify_format=False,  # the formats are ours; asking pandoc costs 2 processes
-                                    extra_args=["--citeproc", f"--csl={csl}", f"--metadata-file={meta_file}",
-                                                # every pipe table keeps the relative widths of its dashes
-                                                # (pandoc keeps them only for lines wider than --columns)
-                                                "--columns=1"])
+    """Markdown -> resolved, sanitized pandoc AST (one pandoc call, or its result prefetched)."""
+    markdown, metadata, key = parse_input(edition, csl, notices)
+    out = _prefetched(key)
+    if out is None:
+        with tempfile.TemporaryDirectory(prefix="pubpipe-meta-") as scratch:
+            meta_file = Path(scratch) / "metadata.yaml"
+            meta_file.write_text(metadata, encoding="utf-8")
+            out = pypandoc.convert_text(markdown, "json", format=READER, sandbox=True,
+                                        verify_format=False,  # the formats are ours; asking costs 2 processes
+                                        extra_args=parse_arguments(csl, meta_file))
     ast = formulas.with_alt_text(sanitize(json.loads(out), figures.allowed_images(edition.publication)))
     figures.prepare(ast, edition)
     move_self_citation(ast)
@@ -112,6 +185,13 @@ def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
     if edition.language.direction == "rtl":
         ast["blocks"] = isolate_latin_runs(ast["blocks"])
     return ast
+
+
+def _prefetched(key: str) -> str | None:
+    try:
+        return READY[key].read_text(encoding="utf-8") if key in READY else None
+    except OSError:  # its folder is gone: parse again
+        return None
 
 
 def text_direction(tag: str) -> str:

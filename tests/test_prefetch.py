@@ -1,0 +1,113 @@
+"""Parses started ahead (render/pandoc_ast.Prefetch, pipeline.Ahead): the same AST, never a stale guess.
+
+A build starts an edition's pandoc parse before its catalog is checked, guessing that no entry will be
+rejected. These tests hold the build to two promises over every publication: a prefetched parse is the
+parse (same AST as pandoc run directly), and a guess that a check proves wrong is never used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pypandoc
+import pytest
+
+from pubpipe import pipeline
+from pubpipe.cli import main
+from pubpipe.render import pandoc_ast
+from pubpipe.render.page import edition_ast, notice_markdown
+from pubpipe.source.project import Project
+
+from .conftest import catalog_file, publication_project
+
+
+def _direct_only(monkeypatch) -> list:
+    """Record every parse that runs pandoc itself (not a prefetched result)."""
+    calls = []
+    convert = pypandoc.convert_text
+
+    def recording(source, to, *args, **kwargs):
+        if to == "json":  # an edition's input: its Markdown and its metadata (the language among them)
+            meta = next(a.split("=", 1)[1] for a in kwargs.get("extra_args", []) if a.startswith("--metadata-file="))
+            calls.append((source, Path(meta).read_text(encoding="utf-8")))
+        return convert(source, to, *args, **kwargs)
+
+    monkeypatch.setattr(pypandoc, "convert_text", recording)
+    return calls
+
+
+def project_of(publication, tmp_path) -> Path:
+    root = publication_project(publication, tmp_path)
+    assert main(["update"], root) == 0  # catalogs up to date with the sources, as a build expects
+    return root
+
+
+def test_a_prefetched_parse_is_the_parse(publication, tmp_path, monkeypatch):
+    root = project_of(publication, tmp_path)
+    project = Project(root)
+    loaded = pipeline.load(project)
+    direct = {edition.tag: edition_ast(project, edition, ui) for edition, ui in loaded.editions}
+    prefetch = pandoc_ast.Prefetch(tmp_path / "ahead", limit=2)
+    (tmp_path / "ahead").mkdir()
+    try:
+        for edition, ui in loaded.editions:
+            prefetch.start(edition, project.style(edition.publication.citation_style),
+                           notice_markdown(project.templates, edition, ui))
+            prefetch.finish()  # each one run to the end (a build drops those not started by then)
+        assert len(pandoc_ast.READY) == len(loaded.editions)
+        calls = _direct_only(monkeypatch)
+        for edition, ui in loaded.editions:
+            assert edition_ast(project, edition, ui) == direct[edition.tag], edition.tag
+        assert calls == [], "every parse should have come from the prefetched results"
+    finally:
+        prefetch.close()
+    assert pandoc_ast.READY == {}
+
+
+def test_a_build_uses_its_guesses_and_leaves_nothing_behind(publication, tmp_path, monkeypatch):
+    root = project_of(publication, tmp_path)
+    calls = _direct_only(monkeypatch)
+    monkeypatch.setenv("PUBPIPE_JOBS", "2")
+    monkeypatch.setattr(pipeline.graph, "fork_is_safe", lambda: False)  # in this process: the calls are seen
+    pipeline.build(Project(root), formats=["html"])
+    editions = pipeline.load(Project(root)).editions
+    # the first guess starts at once and the build waits for it; later ones run while the catalogs are checked
+    # or are dropped when the workers start (those editions are parsed by pandoc as usual, once)
+    assert len(calls) < len(editions), "no parse came from a guess"
+    assert len(set(calls)) == len(calls), "an edition was parsed twice"
+    assert pandoc_ast.READY == {}
+    assert not list(Path(pipeline.tempfile.gettempdir()).glob("pubpipe-ahead-*"))
+
+
+def test_a_wrong_guess_is_parsed_again(tmp_path, monkeypatch):
+    """A French entry that a check rejects (a hand-typed name, an error) falls back to English: the parse
+    started before the check (with the translation) must not be the one the page is made from."""
+    from .conftest import PUBLICATIONS
+
+    known = next(p for p in PUBLICATIONS if p.slug == "outgrowing-offsetting")
+    root = publication_project(known, tmp_path)
+    path = catalog_file(root, "fr")
+    text = path.read_text(encoding="utf-8")
+    marker = "ZZ-INJECTED-RAW <b>bold</b>"
+    at = text.index('msgstr "', text.index('msgid "', text.index('msgid ""') + 1))
+    end = text.index("\n", at)
+    path.write_text(text[:at] + f'msgstr "{marker}"' + text[end:], encoding="utf-8")
+    calls = _direct_only(monkeypatch)
+    monkeypatch.setenv("PUBPIPE_JOBS", "2")
+    monkeypatch.setattr(pipeline.graph, "fork_is_safe", lambda: False)
+    pipeline.build(Project(root), langs=["fr"], formats=["html"])
+    page = (root / "dist" / known.slug / "fr" / "index.html").read_text(encoding="utf-8")
+    assert "ZZ-INJECTED-RAW" not in page  # rejected [no-raw-markup]: the English text stands in
+    assert len(calls) == 1, "the guessed parse (with the rejected entry) must be parsed again"
+
+
+@pytest.mark.parametrize("content", ["[]", "{\"publications\": 3}", "not json"])
+def test_an_odd_previous_manifest_only_means_no_guess_is_skipped(content, tmp_path):
+    from .conftest import PUBLICATIONS
+
+    known = next(p for p in PUBLICATIONS if p.slug == "outgrowing-offsetting")
+    root = publication_project(known, tmp_path)
+    (root / "dist").mkdir()
+    (root / "dist" / "manifest.json").write_text(content, encoding="utf-8")
+    with pipeline.parses_ahead(Project(root)) as ahead:
+        assert ahead is None or ahead.previous == {}
