@@ -15,7 +15,6 @@ nothing), and Server-Sent Events that tell the page which build it shows.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import html
 import json
@@ -30,8 +29,6 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
-
-import pypandoc
 
 from pubpipe import pipeline
 from pubpipe.diagnostics import Diagnostic, PipelineError, error
@@ -662,17 +659,9 @@ def content_type(path: Path) -> str:
     return TYPES.get(path.suffix.lower(), "application/octet-stream")
 
 
-def reuse_pandoc_formats() -> None:
-    """pypandoc asks the pandoc binary for its list of formats twice per conversion (two more processes);
-    the binary does not change while the server runs, so its answer is kept for the server's lifetime."""
-    if not hasattr(pypandoc.get_pandoc_formats, "cache_info"):
-        pypandoc.get_pandoc_formats = functools.cache(pypandoc.get_pandoc_formats)
-
-
 def serve(project: Project, slug: str, lang: str, port: int, say: Callable[[str], None],
           show: Callable[[list[Diagnostic]], None]) -> int:
     """Build, serve on 127.0.0.1:port (0: a free port) and rebuild on every save until Ctrl-C."""
-    reuse_pandoc_formats()
     preview = Preview(project, slug, lang)
     if preview.folder.exists():
         shutil.rmtree(preview.folder)
