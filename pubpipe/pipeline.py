@@ -446,7 +446,8 @@ class Parsed:
 def build_tasks(project: Project, todo: list[EditionJob], staging: Path, scratch: Path, epoch: int,
                 store: Store) -> tuple[list[graph.Task], dict[int, list[int]]]:
     """Per edition: its parse, then each format to build (PDF first, the longest), the page last (it lists
-    the other downloads with their sizes). With PUBPIPE_GRAPH=edition, one task per edition instead."""
+    the other downloads with their sizes). The PDF is written by one task and verified by another, which
+    runs beside the page. With PUBPIPE_GRAPH=edition, one task per edition instead."""
     tasks: list[graph.Task] = []
     plan: dict[int, list[int]] = {}
     per_edition = os.environ.get("PUBPIPE_GRAPH") == "edition"
@@ -454,17 +455,30 @@ def build_tasks(project: Project, todo: list[EditionJob], staging: Path, scratch
         parse = len(tasks)
         tasks.append(graph.Task(partial(parse_edition, project, job, staging)))
         plan[id(job)] = [parse]
+        written = []  # the tasks after which each download exists: the page waits for these
         for fmt in ([] if per_edition else [f for f in job.todo if f != "html"]):
+            if fmt in VERIFIED_BESIDE_THE_PAGE:
+                render = len(tasks)
+                tasks.append(graph.Task(partial(render_artifact, project, job, fmt, staging, scratch, epoch, store),
+                                        (parse,)))
+                plan[id(job)].append(len(tasks))
+                tasks.append(graph.Task(partial(verify_artifact, project, job, staging, store), (parse, render)))
+                written.append(render)
+                continue
             plan[id(job)].append(len(tasks))
+            written.append(len(tasks))
             tasks.append(graph.Task(partial(build_format, project, job, fmt, staging, scratch, epoch, store),
                                     (parse,)))
         rest = job.todo if per_edition else [f for f in job.todo if f == "html"]
         if rest:
             tasks.append(graph.Task(partial(build_formats, project, job, rest, staging, scratch, epoch, store),
-                                    (parse, *plan[id(job)][1:])))
+                                    (parse, *written)))
             plan[id(job)].append(len(tasks) - 1)
     order = sorted(range(len(tasks)), key=lambda i: (bool(tasks[i].after), i))  # every parse first
     return _reordered(tasks, plan, order)
+
+
+VERIFIED_BESIDE_THE_PAGE = {"pdf"}  # its read-back (fonts, text, metadata) takes a quarter of its time
 
 
 def width(todo: list[EditionJob]) -> int:
@@ -510,6 +524,25 @@ def build_formats(project: Project, job: EditionJob, formats: list[str], staging
 def build_format(project: Project, job: EditionJob, fmt: str, staging: Path, scratch: Path, epoch: int,
                  store: Store, emit, parsed: Parsed, *_before) -> tuple[str, str, list[Diagnostic]] | graph.Failed:
     """Stages 6-7 for one artifact: render, verify, and cache it if it passed; (format, cache key, problems)."""
+    rendered = render_artifact(project, job, fmt, staging, scratch, epoch, store, emit, parsed)
+    if not isinstance(rendered, Rendered):
+        return rendered  # failed, or the page taken from the cache
+    return verify_artifact(project, job, staging, store, emit, parsed, rendered)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An artifact written but not yet verified (the PDF's verification runs beside the page that lists it)."""
+
+    fmt: str
+    key: str
+    written: tuple[str, ...]
+    started: float  # time.perf_counter() (CLOCK_MONOTONIC: the same clock in every worker)
+
+
+def render_artifact(project: Project, job: EditionJob, fmt: str, staging: Path, scratch: Path, epoch: int,
+                    store: Store, emit, parsed: Parsed, *_before) -> Rendered | tuple | graph.Failed:
+    """Stage 6 for one artifact: the page first looks in the cache, its key known once its downloads exist."""
     edition = job.edition
     folder = staging / edition.publication.slug / edition.tag
     target = folder / artifact_name(edition, fmt)
@@ -526,16 +559,31 @@ def build_format(project: Project, job: EditionJob, fmt: str, staging: Path, scr
                 return fmt, key, []
         written = render_format(fmt, project, edition, job.ui, parsed.ast, parsed.context, parsed.expected, target,
                                 scratch, epoch)
+    except Exception as exc:  # reported with its format; the other editions go on
+        return format_failure(project, edition, fmt, staging, exc)
+    return Rendered(fmt, key, tuple(str(path) for path in written), started)
+
+
+def verify_artifact(project: Project, job: EditionJob, staging: Path, store: Store, emit, parsed: Parsed,
+                    rendered: Rendered, *_before) -> tuple[str, str, list[Diagnostic]] | graph.Failed:
+    """Stage 7 for one artifact: verify what was written, and cache it if it passed."""
+    edition, fmt = job.edition, rendered.fmt
+    written = [Path(path) for path in rendered.written]
+    try:
         problems = verify_written(fmt, edition, written, staging, parsed.expected)
     except Exception as exc:  # reported with its format; the other editions go on
-        failure = publish.FormatFailure(fmt)
-        failure.__cause__ = exc
-        return graph.Failed(publish.edition_failure(failure, edition, project.dist, staging, artifact_name))
+        return format_failure(project, edition, fmt, staging, exc)
     if not problems:  # only a verified artifact is cached
-        store.put(key, {path.name: path.read_bytes() for path in written}, parsed.meta)
-    emit(artifact_event("done", edition, fmt, str(target.relative_to(staging)), target.stat().st_size,
-                        time.perf_counter() - started))
-    return fmt, key, problems
+        store.put(rendered.key, {path.name: path.read_bytes() for path in written}, parsed.meta)
+    emit(artifact_event("done", edition, fmt, str(written[0].relative_to(staging)), written[0].stat().st_size,
+                        time.perf_counter() - rendered.started))
+    return fmt, rendered.key, problems
+
+
+def format_failure(project: Project, edition: Edition, fmt: str, staging: Path, exc: Exception) -> graph.Failed:
+    failure = publish.FormatFailure(fmt)
+    failure.__cause__ = exc
+    return graph.Failed(publish.edition_failure(failure, edition, project.dist, staging, artifact_name))
 
 
 def gather(project: Project, jobs: list[EditionJob], plan: dict[int, list[int]], outcomes: list,

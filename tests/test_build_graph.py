@@ -167,3 +167,23 @@ def test_parallel_and_serial_builds_are_byte_identical(known, tmp_path):
     assert len(build_in_process_of_its_own(serial, 1)) == 1
     assert len(build_in_process_of_its_own(parallel, 2)) == 2  # two workers did the work
     assert_same_files(serial, parallel)
+
+
+def test_the_page_waits_for_the_pdf_file_not_for_its_verification():
+    """The PDF's read-back runs beside the page that lists it: the page needs the file (its size), and a PDF
+    that fails its verification still refuses the build (gather collects every problem)."""
+    from types import SimpleNamespace
+
+    from pubpipe import pipeline
+
+    job = SimpleNamespace(todo=["pdf", "epub", "docx", "html"])
+    tasks, plan = pipeline.build_tasks(Project(ROOT), [job], ROOT, ROOT, 0, None)
+    names = [task.work.func.__name__ for task in tasks]
+    index = {name: names.index(name) for name in names}
+    page = tasks[index["build_formats"]]
+    verify = index["verify_artifact"]
+    assert verify not in page.after and index["render_artifact"] in page.after
+    assert tasks[verify].after == (index["parse_edition"], index["render_artifact"])
+    assert verify in plan[id(job)]  # its problems reach the build's verdict
+    assert sorted(names) == sorted(["parse_edition", "render_artifact", "verify_artifact", "build_format",
+                                    "build_format", "build_formats"])
