@@ -46,3 +46,15 @@ def test_a_code_mapped_to_notdef_is_not_covered():
     table += struct.pack(f">{count}H", *(delta for _, _, delta in segments))
     table += struct.pack(f">{count}H", *([0] * count))
     assert sfnt._format4(table, 0) == {0x41, 0x43}
+
+
+@pytest.mark.parametrize("path,index", FACES, ids=[f"{p.rsplit('/', 1)[-1]}#{i}" for p, i in FACES])
+def test_advance_widths_agree_with_fonttools(path, index):
+    """The DOCX formula fitting measures text with these widths: the same numbers, so the same line breaks."""
+    font = TTFont(path, fontNumber=index, lazy=True)
+    try:
+        widths = {name: advance for name, (advance, _) in font["hmtx"].metrics.items()}
+        expected = ({code: widths[name] for code, name in font.getBestCmap().items()}, font["head"].unitsPerEm)
+    finally:
+        font.close()
+    assert sfnt.advances(path, index) == expected

@@ -9,6 +9,7 @@ committed: the reference is rebuilt from code, deterministically.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import re
 import subprocess
@@ -114,10 +115,16 @@ def _styles(xml: bytes, lang: str) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
+@functools.cache
+def pandoc_reference(pandoc: str) -> bytes:
+    """Pandoc's own reference.docx, asked once per process (and pandoc binary) for every language."""
+    return subprocess.run([pandoc, "--print-default-data-file", "reference.docx"], check=True,
+                          capture_output=True).stdout
+
+
 def reference_docx(output: Path, lang: str) -> Path:
     """Pandoc's default reference.docx with our styles and `lang` (e.g. zh-CN) on the defaults."""
-    default = subprocess.run([pypandoc.get_pandoc_path(), "--print-default-data-file", "reference.docx"],
-                             check=True, capture_output=True).stdout
+    default = pandoc_reference(pypandoc.get_pandoc_path())
     with zipfile.ZipFile(io.BytesIO(default)) as source, zipfile.ZipFile(output, "w") as target:
         for name in source.namelist():
             data = source.read(name)

@@ -310,23 +310,31 @@ def docx_alt_controls(xml: bytes, formulas: list[tuple[str, list[str]]], measure
 
 
 @functools.lru_cache(maxsize=8)
-def _advances(path: str) -> tuple[dict, dict, int]:
+def _advances(path: str) -> tuple[dict[int, int], int]:
+    """code point -> advance width, and units per em, of the face's first font: read from its tables
+    (render/sfnt.py), through fontTools only for a cmap format other than 4 and 12."""
+    from pubpipe.render import sfnt
+
+    found = sfnt.advances(path)
+    if found is not None:
+        return found
     from fontTools.ttLib import TTFont
 
     font = TTFont(path, fontNumber=0, lazy=True)
-    return font.getBestCmap(), {name: advance for name, (advance, _) in font["hmtx"].metrics.items()}, \
+    widths = {name: advance for name, (advance, _) in font["hmtx"].metrics.items()}
+    return {code: widths[name] for code, name in font.getBestCmap().items() if name in widths}, \
         font["head"].unitsPerEm
 
 
 def text_measure(path: str):
     """text -> its width in em in the face at `path` (advance widths, no shaping: an estimate)."""
-    cmap, advances, units = _advances(path)
+    advances, units = _advances(path)
     fallback = units // 2
 
     def measure(text: str) -> float:
         # isolated forms, no narrowing for joined Arabic letters: the readers set OMML text in their own math
         # faces (LibreOffice: DejaVu, wider than Noto Naskh), and the Arabic formula ran past the margin with it
-        return sum(advances.get(cmap.get(ord(ch)), fallback) for ch in text) / units
+        return sum(advances.get(ord(ch), fallback) for ch in text) / units
     return measure
 
 

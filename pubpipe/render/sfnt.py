@@ -120,3 +120,55 @@ def read_face(path: str | Path, index: int = 0) -> tuple[str, frozenset[int] | N
     (a CJK collection is tens of megabytes, of which the cmap is a few hundred kilobytes)."""
     with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
         return postscript_name(data, index), coverage(data, index)
+
+
+def _glyphs4(data, at: int) -> dict[int, int]:
+    """code -> glyph id of a format 4 subtable, glyph 0 included (as fontTools maps it)."""
+    segments = struct.unpack_from(">H", data, at + 6)[0] // 2
+    ends = _u16(data, at + 14, segments)
+    starts = _u16(data, at + 16 + 2 * segments, segments)
+    deltas = _u16(data, at + 16 + 4 * segments, segments)
+    range_at = at + 16 + 6 * segments
+    offsets = _u16(data, range_at, segments)
+    mapping: dict[int, int] = {}
+    for k in range(segments):
+        first, last, delta, offset = starts[k], ends[k], deltas[k], offsets[k]
+        if first == 0xFFFF:
+            continue
+        codes = range(first, last + 1)
+        if offset == 0:
+            mapping.update(zip(codes, ((code + delta) & 0xFFFF for code in codes), strict=True))
+        else:
+            glyphs = _u16(data, range_at + 2 * k + offset, last - first + 1)
+            mapping.update(zip(codes, ((glyph + delta) & 0xFFFF if glyph else 0 for glyph in glyphs), strict=True))
+    return mapping
+
+
+def _glyphs12(data, at: int) -> dict[int, int]:
+    groups = struct.unpack_from(">I", data, at + 12)[0]
+    mapping: dict[int, int] = {}
+    for first, last, glyph in struct.iter_unpack(">III", data[at + 16 : at + 16 + 12 * groups]):
+        mapping.update(zip(range(first, last + 1), range(glyph, glyph + last - first + 1), strict=True))
+    return mapping
+
+
+def advances(path: str | Path, index: int = 0) -> tuple[dict[int, int], int] | None:
+    """(code point -> advance width, units per em) of one face, from its cmap, hmtx, hhea and head tables;
+    None when its best cmap is not format 4 or 12."""
+    with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        directory = table_directory(data, index)
+        base = directory[b"cmap"][0]
+        subtables = {}
+        for number in range(struct.unpack_from(">H", data, base + 2)[0]):
+            platform, encoding, offset = struct.unpack_from(">HHI", data, base + 4 + 8 * number)
+            subtables.setdefault((platform, encoding), base + offset)
+        at = next((subtables[key] for key in PREFERRED if key in subtables), None)
+        reader = {4: _glyphs4, 12: _glyphs12}.get(struct.unpack_from(">H", data, at)[0]) if at is not None else None
+        if reader is None:
+            return None
+        glyphs = reader(data, at)
+        units = struct.unpack_from(">H", data, directory[b"head"][0] + 18)[0]
+        metrics = struct.unpack_from(">H", data, directory[b"hhea"][0] + 34)[0]
+        widths = _u16(data, directory[b"hmtx"][0], 2 * metrics)[0::2]
+        last = len(widths) - 1
+        return {code: widths[min(glyph, last)] for code, glyph in glyphs.items()}, units
