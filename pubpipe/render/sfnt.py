@@ -42,25 +42,29 @@ def table_directory(data: bytes, index: int = 0) -> dict[bytes, tuple[int, int]]
     return directory
 
 
-def _format4(data: bytes, at: int) -> set[int]:
+def _segments(data, at: int):
+    """Each segment of a format 4 subtable: (first code, last code, id delta, where its glyph ids start or 0)."""
     segments = struct.unpack_from(">H", data, at + 6)[0] // 2
     ends = _u16(data, at + 14, segments)
     starts = _u16(data, at + 16 + 2 * segments, segments)
     deltas = _u16(data, at + 16 + 4 * segments, segments)
     range_at = at + 16 + 6 * segments
     offsets = _u16(data, range_at, segments)
-    covered: set[int] = set()
     for k in range(segments):
-        first, last, delta, offset = starts[k], ends[k], deltas[k], offsets[k]
-        if first == 0xFFFF:
-            continue
-        if offset == 0:  # glyph = code + delta: only the code that lands on glyph 0 is not covered
+        if starts[k] != 0xFFFF:
+            yield starts[k], ends[k], deltas[k], range_at + 2 * k + offsets[k] if offsets[k] else 0
+
+
+def _format4(data: bytes, at: int) -> set[int]:
+    covered: set[int] = set()
+    for first, last, delta, glyphs_at in _segments(data, at):
+        if glyphs_at == 0:  # glyph = code + delta: only the code that lands on glyph 0 is not covered
             notdef = (-delta) & 0xFFFF
             covered.update(range(first, last + 1))
             if first <= notdef <= last:
                 covered.discard(notdef)
             continue
-        glyphs = _u16(data, range_at + 2 * k + offset, last - first + 1)
+        glyphs = _u16(data, glyphs_at, last - first + 1)
         covered.update(first + n for n, glyph in enumerate(glyphs) if glyph and (glyph + delta) & 0xFFFF)
     return covered
 
@@ -76,23 +80,26 @@ def _format12(data: bytes, at: int) -> set[int]:
 READERS = {4: _format4, 12: _format12}
 
 
-def coverage(data: bytes, index: int = 0) -> frozenset[int] | None:
-    """The code points the face maps to a real glyph, or None when its best subtable is not format 4 or 12."""
-    directory = table_directory(data, index)
+def best_subtable(data, directory: dict) -> tuple[int, int] | None:
+    """(format, offset) of the cmap subtable getBestCmap would read, or None when the face has none."""
     if b"cmap" not in directory:
-        return frozenset()
+        return None
     base = directory[b"cmap"][0]
-    count = struct.unpack_from(">H", data, base + 2)[0]
     subtables = {}
-    for number in range(count):
+    for number in range(struct.unpack_from(">H", data, base + 2)[0]):
         platform, encoding, offset = struct.unpack_from(">HHI", data, base + 4 + 8 * number)
         subtables.setdefault((platform, encoding), base + offset)
-    for key in PREFERRED:
-        if key in subtables:
-            at = subtables[key]
-            reader = READERS.get(struct.unpack_from(">H", data, at)[0])
-            return frozenset(reader(data, at)) if reader else None
-    return frozenset()
+    at = next((subtables[key] for key in PREFERRED if key in subtables), None)
+    return None if at is None else (struct.unpack_from(">H", data, at)[0], at)
+
+
+def coverage(data: bytes, index: int = 0) -> frozenset[int] | None:
+    """The code points the face maps to a real glyph, or None when its best subtable is not format 4 or 12."""
+    found = best_subtable(data, table_directory(data, index))
+    if found is None:
+        return frozenset()
+    reader = READERS.get(found[0])
+    return frozenset(reader(data, found[1])) if reader else None
 
 
 def postscript_name(data: bytes, index: int = 0) -> str:
@@ -124,22 +131,13 @@ def read_face(path: str | Path, index: int = 0) -> tuple[str, frozenset[int] | N
 
 def _glyphs4(data, at: int) -> dict[int, int]:
     """code -> glyph id of a format 4 subtable, glyph 0 included (as fontTools maps it)."""
-    segments = struct.unpack_from(">H", data, at + 6)[0] // 2
-    ends = _u16(data, at + 14, segments)
-    starts = _u16(data, at + 16 + 2 * segments, segments)
-    deltas = _u16(data, at + 16 + 4 * segments, segments)
-    range_at = at + 16 + 6 * segments
-    offsets = _u16(data, range_at, segments)
     mapping: dict[int, int] = {}
-    for k in range(segments):
-        first, last, delta, offset = starts[k], ends[k], deltas[k], offsets[k]
-        if first == 0xFFFF:
-            continue
+    for first, last, delta, glyphs_at in _segments(data, at):
         codes = range(first, last + 1)
-        if offset == 0:
+        if glyphs_at == 0:
             mapping.update(zip(codes, ((code + delta) & 0xFFFF for code in codes), strict=True))
         else:
-            glyphs = _u16(data, range_at + 2 * k + offset, last - first + 1)
+            glyphs = _u16(data, glyphs_at, last - first + 1)
             mapping.update(zip(codes, ((glyph + delta) & 0xFFFF if glyph else 0 for glyph in glyphs), strict=True))
     return mapping
 
@@ -157,16 +155,11 @@ def advances(path: str | Path, index: int = 0) -> tuple[dict[int, int], int] | N
     None when its best cmap is not format 4 or 12."""
     with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
         directory = table_directory(data, index)
-        base = directory[b"cmap"][0]
-        subtables = {}
-        for number in range(struct.unpack_from(">H", data, base + 2)[0]):
-            platform, encoding, offset = struct.unpack_from(">HHI", data, base + 4 + 8 * number)
-            subtables.setdefault((platform, encoding), base + offset)
-        at = next((subtables[key] for key in PREFERRED if key in subtables), None)
-        reader = {4: _glyphs4, 12: _glyphs12}.get(struct.unpack_from(">H", data, at)[0]) if at is not None else None
+        found = best_subtable(data, directory)
+        reader = {4: _glyphs4, 12: _glyphs12}.get(found[0]) if found else None
         if reader is None:
             return None
-        glyphs = reader(data, at)
+        glyphs = reader(data, found[1])
         units = struct.unpack_from(">H", data, directory[b"head"][0] + 18)[0]
         metrics = struct.unpack_from(">H", data, directory[b"hhea"][0] + 34)[0]
         widths = _u16(data, directory[b"hmtx"][0], 2 * metrics)[0::2]
