@@ -137,8 +137,7 @@ class Ahead:
             return  # unchanged: its artifacts are most likely in the cache
         ui, _problems = load_ui(project.locales, spec.language, publication.source_language)  # unchecked: a guess
         self.prefetch.start(edition, project.style(publication.citation_style),
-                            notice_markdown(project.templates, edition, ui))
-        self.prefetch.advance()
+                            notice_markdown(project.templates, edition, ui))  # starts it, if a core is free
 
 
 def remembered_check(project: Project, publication: Publication, spec: EditionSpec) -> Callable:

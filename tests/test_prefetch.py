@@ -102,12 +102,14 @@ def test_a_wrong_guess_is_parsed_again(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("content", ["[]", "{\"publications\": 3}", "not json"])
-def test_an_odd_previous_manifest_only_means_no_guess_is_skipped(content, tmp_path):
+def test_an_odd_previous_manifest_only_means_no_guess_is_skipped(content, tmp_path, monkeypatch):
     from .conftest import PUBLICATIONS
 
     known = next(p for p in PUBLICATIONS if p.slug == "outgrowing-offsetting")
     root = publication_project(known, tmp_path)
     (root / "dist").mkdir()
     (root / "dist" / "manifest.json").write_text(content, encoding="utf-8")
+    monkeypatch.setenv("PUBPIPE_JOBS", "2")  # parses ahead need a second core: never None here
     with pipeline.parses_ahead(Project(root)) as ahead:
+        assert ahead is not None
         assert ahead is None or ahead.previous == {}

@@ -16,16 +16,31 @@ NAME = "SHA256SUMS"
 _KNOWN: dict[tuple, str] = {}  # (path, inode, size, mtime) -> SHA-256: the manifest and SHA256SUMS read each file
 
 
+def _identity(path: Path, stat: os.stat_result) -> tuple:
+    return str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
 def file_sha256(path: Path) -> str:
     with path.open("rb") as stream:
-        stat = os.fstat(stream.fileno())
-        identity = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        identity = _identity(path, os.fstat(stream.fileno()))
         if identity not in _KNOWN:
             digest = hashlib.sha256()
             for block in iter(lambda: stream.read(1 << 20), b""):
                 digest.update(block)
             _KNOWN[identity] = digest.hexdigest()
     return _KNOWN[identity]
+
+
+def known_sha256(path: Path, sha: str | None = None) -> str | None:
+    """The SHA-256 this process knows for the file as it is now (None if none); with `sha`, first record it
+    (a hash remembered from an earlier build while the file kept its size and time)."""
+    try:
+        identity = _identity(path, path.stat())
+    except OSError:
+        return None
+    if sha is not None:
+        _KNOWN[identity] = sha
+    return _KNOWN.get(identity)
 
 
 def release_files(folder: Path) -> list[str]:

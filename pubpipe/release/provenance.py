@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from pubpipe.release.cache import Store, digest_json, font_identity
-from pubpipe.release.checksums import file_sha256
+from pubpipe.release.checksums import file_sha256, known_sha256
 from pubpipe.render.fonts import _typst_fonts, stack_for
 from pubpipe.source.languages import parse_language
 from pubpipe.source.provenance import source_commit
@@ -42,15 +42,6 @@ def tool_versions() -> dict[str, str]:
             "python": platform.python_version(), "pubpipe": version("pubpipe")}
 
 
-FONT_HASHES: dict[str, str] = {}  # path -> SHA-256, known to this process (remember_font_hashes)
-
-
-def _font_hash(path: str) -> str:
-    if path not in FONT_HASHES:
-        FONT_HASHES[path] = file_sha256(Path(path))
-    return FONT_HASHES[path]
-
-
 def font_file_paths(tags: list[str]) -> list[str]:
     """Every installed font file of the families in these languages' stacks."""
     families = {family for tag in tags for family in stack_for(parse_language(tag)).families}
@@ -59,7 +50,7 @@ def font_file_paths(tags: list[str]) -> list[str]:
 
 def font_files(tags: list[str]) -> dict[str, str]:
     """path -> SHA-256 of every installed font file of the families in these languages' stacks."""
-    return {path: _font_hash(path) for path in font_file_paths(tags)}
+    return {path: file_sha256(Path(path)) for path in font_file_paths(tags)}
 
 
 def remember_font_hashes(root: Path, paths: list[str], compute: bool = True) -> bool:
@@ -70,11 +61,13 @@ def remember_font_hashes(root: Path, paths: list[str], compute: bool = True) -> 
     key = digest_json(font_identity(paths))
     remembered = store.get_json("fonts", key)
     if isinstance(remembered, dict):
-        FONT_HASHES.update({path: sha for path, sha in remembered.items() if path in paths})
-    if all(path in FONT_HASHES for path in paths):
+        for path in paths:
+            if isinstance(remembered.get(path), str):
+                known_sha256(Path(path), remembered[path])
+    if all(known_sha256(Path(path)) for path in paths):
         return True
     if compute:
-        store.put_json("fonts", key, {path: _font_hash(path) for path in paths})
+        store.put_json("fonts", key, {path: file_sha256(Path(path)) for path in paths})
     return compute
 
 

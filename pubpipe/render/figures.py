@@ -186,9 +186,7 @@ def for_typst(ast: dict, root: Path, stringify) -> dict:
             return {key: walk(value) for key, value in node.items()}
         return node
 
-    ast = clone(ast)
-    ast["blocks"] = unlink_dangling(walk(ast["blocks"]))
-    return ast
+    return {**ast, "blocks": unlink_dangling(walk(ast["blocks"]))}  # both walks build new lists and dicts
 
 
 def _ids(node, found: set[str]) -> set[str]:
