@@ -65,3 +65,42 @@ def test_catalogs_pass_msgfmt_and_update_is_idempotent(released):
     before = {p: p.read_bytes() for p in (root / "locales").rglob("*.po*")}
     assert main(["update"], root) == 0
     assert {p: p.read_bytes() for p in (root / "locales").rglob("*.po*")} == before
+
+
+
+def test_an_embedded_font_subset_shapes_the_text_as_the_whole_face_does(released):
+    """An EPUB that embeds its script's face carries a subset (render/epub.py, HarfBuzz): every paragraph
+    must shape with it to the same glyph positions as with the installed face (a subset that lost a
+    character, a ligature or a contextual form would move them), and its cmap must cover the text."""
+    import uharfbuzz as hb
+
+    from pubpipe.render.epub import embedded_face
+    from pubpipe.render.fonts import face_path
+    from pubpipe.source.languages import parse_language
+
+    def positions(face: hb.Face, text: str) -> list[tuple[int, int, int, int, int]]:
+        buffer = hb.Buffer()
+        buffer.add_str(text)
+        buffer.guess_segment_properties()
+        hb.shape(hb.Font(face), buffer, {})
+        return [(info.cluster, pos.x_advance, pos.y_advance, pos.x_offset, pos.y_offset)
+                for info, pos in zip(buffer.glyph_infos, buffer.glyph_positions, strict=True)]
+
+    _known, root, entry = released
+    for edition in entry["editions"]:
+        epub = next(root / "dist" / a["path"] for a in edition["artifacts"] if a["format"] == "epub")
+        with zipfile.ZipFile(epub) as archive:
+            fonts = [archive.read(n) for n in archive.namelist() if n.endswith(".ttf")]
+        family = embedded_face(parse_language(edition["lang"]))
+        assert len(fonts) == (1 if family else 0), edition["lang"]
+        if not family:
+            continue
+        subset, whole = hb.Face(hb.Blob(fonts[0])), hb.Face(hb.Blob.from_file_path(face_path(family)))
+        covered, drawn = set(subset.unicodes), set(whole.unicodes)
+        paragraphs = [" ".join(" ".join(p.itertext()).split()) for _name, data in epub_documents(epub)
+                      for p in etree.fromstring(data).iter("{http://www.w3.org/1999/xhtml}p")]
+        own = [p for p in paragraphs if any(ch.isalpha() and not ch.isascii() and ord(ch) in drawn for ch in p)]
+        assert own, edition["lang"]
+        for paragraph in own:
+            assert {ch for ch in paragraph if ord(ch) in drawn and ord(ch) not in covered} == set(), paragraph[:60]
+            assert positions(subset, paragraph) == positions(whole, paragraph), (edition["lang"], paragraph[:60])

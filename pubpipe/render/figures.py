@@ -117,10 +117,9 @@ def prepare(ast: dict, edition) -> None:
 
     walk(ast["blocks"])
     for image in _images(ast["blocks"]):  # an image outside a figure (inline): resolved the same way
-        if not image.get("resolved"):
+        if not image.pop("resolved", False):
             _resolve_image(image, root, edition.tag)
-    for image in _images(ast["blocks"]):
-        image.pop("resolved", None)
+            image.pop("resolved", None)
 
 
 def _resolve_image(image: dict, root: Path, lang: str) -> None:
@@ -136,6 +135,10 @@ def _resolve_image(image: dict, root: Path, lang: str) -> None:
 
 
 def _rewrite(ast: dict, change) -> dict:
+    """A copy of the AST with `change` made to each image; the AST itself when it has none (a brief
+    without figures is not copied three times per edition)."""
+    if not _images(ast["blocks"]):
+        return ast
     ast = clone(ast)
     for image in _images(ast["blocks"]):
         change(image)

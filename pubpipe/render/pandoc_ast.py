@@ -415,6 +415,7 @@ def stringify(node: Any) -> str:
 def write(ast: dict, to: str, extra_args: list[str] | None = None, outputfile: Path | None = None) -> str:
     """AST -> a format; binary formats go to `outputfile`. The format names are ours, so pypandoc is not
     asked to verify them (which runs pandoc twice more, to list its formats, for every conversion)."""
-    return pypandoc.convert_text(json.dumps(ast), to, format="json", extra_args=extra_args or [],
+    text = json.dumps(ast, ensure_ascii=False, separators=(",", ":"), check_circular=False)  # compact: less to read
+    return pypandoc.convert_text(text, to, format="json", extra_args=extra_args or [],
                                  outputfile=str(outputfile) if outputfile else None, sandbox=True,
                                  verify_format=False)

@@ -27,6 +27,12 @@ SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
 LITERAL = re.compile(rb"\((?:[^\\()]|\\.)*\)", re.S)
 ESCAPE = re.compile(rb"\\([0-7]{1,3}|\r\n|[\s\S])")
 ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("f"): 12}
+# Two zero bytes in a row, as a content stream may write them: a raw NUL, or an octal escape whose value is 0
+# modulo 256 (\0, \00, \000, \400), with line continuations between. Every glyph 0 shown is such a pair, so a
+# stream without one shows none; the other way round it is only a candidate (the pair may straddle two codes,
+# or follow an escaped backslash), which notdef_count decodes exactly.
+_ZERO = rb"(?:\\[04]00|\\00(?![0-7])|\\0(?![0-7])|\x00)"
+ZERO_PAIR = re.compile(_ZERO + rb"(?:\\\r\n|\\[\r\n])*" + _ZERO)
 
 
 def _fonts(resources, seen: set) -> list:
@@ -158,7 +164,10 @@ def _content_streams(page) -> list[bytes]:
 
 def notdef_count(content: bytes) -> int:
     """How many times the content stream shows glyph 0 (.notdef): two-byte codes in its literal strings.
-    A code of 0 reads the same in either byte order, so the machine's 16-bit array counts it."""
+    A code of 0 reads the same in either byte order, so the machine's 16-bit array counts it. A stream with
+    no pair of zero bytes anywhere is answered by one search (Typst numbers a subset's glyphs from 1)."""
+    if ZERO_PAIR.search(content) is None:
+        return 0
     count = 0
     for match in LITERAL.finditer(content):
         data = _unescape(match.group()[1:-1])
