@@ -8,7 +8,6 @@ file we wrote on the side.
 from __future__ import annotations
 
 import logging
-import re
 import subprocess
 import unicodedata
 import zipfile
@@ -101,19 +100,24 @@ def read_text(path: Path) -> str:
     return {".html": html_text, ".epub": epub_text, ".docx": docx_text, ".pdf": pdf_text}[suffix](path)
 
 
-BIDI_CONTROLS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+_DROPPED: dict[int, None] = {}  # every character squash has seen that is not a letter, mark or digit
+_SEEN: set[str] = set()
 
 
 def squash(text: str) -> str:
     """Compare texts across formats: NFC, no whitespace at all (PDF lines break inside CJK words).
 
-    Bidi controls go, and so does punctuation: at the edge of a right-to-left
-    run, a PDF's text layer may put a full stop or bracket on the other side
-    of the run, although the reader sees it in the right place.
+    Bidi controls go (they are format characters, Cf), and so does punctuation: at the edge of a
+    right-to-left run, a PDF's text layer may put a full stop or bracket on the other side of the run,
+    although the reader sees it in the right place. Each character's category is asked once per process:
+    the citation gate squashes every line of every PDF.
     """
-    text = BIDI_CONTROLS.sub("", unicodedata.normalize("NFC", text))
-    dropped = {ord(ch): None for ch in set(text) if unicodedata.category(ch)[0] not in "LNM"}
-    return text.translate(dropped)  # per distinct character, not per character: a PDF's text is long
+    text = unicodedata.normalize("NFC", text)
+    new = set(text) - _SEEN
+    if new:
+        _DROPPED.update({ord(ch): None for ch in new if unicodedata.category(ch)[0] not in "LNM"})
+        _SEEN.update(new)
+    return text.translate(_DROPPED)
 
 
 def unreadable(exc: BaseException) -> str:
