@@ -15,7 +15,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -80,7 +80,10 @@ def load(project: Project, langs: list[str] | None = None, slugs: list[str] | No
             translations, ui, found = read_translations(project, publication, spec, ahead) if catalogs else \
                 (Translations(None, None), None, [])
             problems += found
-            editions.append((make_edition(publication, spec, translations), ui))
+            guessed = ahead.guessed.pop((publication.slug, spec.language.tag), None) if ahead is not None else None
+            edition = guessed if guessed is not None and guessed.translations == translations else \
+                make_edition(publication, spec, translations)  # the guess, when no check rejected an entry
+            editions.append((edition, ui))
             if ahead is not None:
                 ahead.prefetch.advance()  # the next guessed parse starts as one finishes
     return Loaded(publications, editions, problems)
@@ -129,10 +132,11 @@ class Ahead:
 
     prefetch: pandoc_ast.Prefetch
     previous: dict[tuple[str, str], dict]  # (slug, tag) -> inputs recorded by the previous build
+    guessed: dict[tuple[str, str], Edition] = field(default_factory=dict)  # load() takes them if they hold
 
     def guess(self, project: Project, publication: Publication, spec: EditionSpec, path, catalog) -> None:
         translations = Translations(str(path) if path else None, catalog, frozenset(), spec.status == "official")
-        edition = make_edition(publication, spec, translations)
+        edition = self.guessed[(publication.slug, spec.language.tag)] = make_edition(publication, spec, translations)
         if edition_inputs(project, edition) == self.previous.get((publication.slug, spec.language.tag)):
             return  # unchanged: its artifacts are most likely in the cache
         ui, _problems = load_ui(project.locales, spec.language, publication.source_language)  # unchecked: a guess
@@ -321,7 +325,7 @@ def _build(project: Project, langs, formats, slugs, strict, report, notice, prog
             for module in {module for job in todo for f in job.todo for module in RENDERERS.get(f, ())}:
                 importlib.import_module(module)  # once, here, before the workers fork
             if ahead is not None:
-                ahead.prefetch.finish()  # the parses started ahead: finished before the workers fork
+                ahead.prefetch.finish()  # those not started are dropped; running ones go on beside the workers
             outcomes = graph.run(tasks, graph.worker_count() if width(todo) > 1 else 1, progress)
         results, failures = gather(project, jobs, plan, outcomes, staging)
         raise_if_errors(failures)

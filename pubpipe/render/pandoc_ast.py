@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -113,8 +114,10 @@ class Prefetch:
 
     The build guesses an edition's parse input before its checks (no entry rejected). A parse takes a
     prefetched result only when its own input is byte for byte the one guessed (the key), so a guess a check
-    proved wrong is never used: that edition is parsed again. At most `limit` run at once; `finish` waits
-    for those running and drops those not started, and the forked workers find the results in READY."""
+    proved wrong is never used: that edition is parsed again. At most `limit` run at once; `finish` drops
+    those not started and hands over those still running: each keeps the read end of a pipe whose write end
+    only its pandoc holds, so the parse that needs it (in a forked worker too) reads to the end of the pipe,
+    which comes when pandoc exits, instead of the build waiting for it before the workers start."""
 
     def __init__(self, folder: Path, limit: int):
         self.folder, self.limit = folder, limit
@@ -138,18 +141,26 @@ class Prefetch:
         for key, (process, output) in list(self.running.items()):
             if process.poll() is not None:
                 del self.running[key]
+                os.close(RUNNING.pop(key)[0])
                 if process.returncode == 0:  # a failed guess is parsed again, and reported, by the build
                     READY[key] = output
         while self.waiting and len(self.running) < self.limit:
             key, command, output = self.waiting.pop(0)
-            self.running[key] = (subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                                  stderr=subprocess.DEVNULL), output)
+            done, end = os.pipe()  # `end` is pandoc's alone: the pipe reads empty once pandoc has exited
+            try:
+                process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL, pass_fds=(end,))
+            except BaseException:
+                os.close(done)
+                raise
+            finally:
+                os.close(end)
+            self.running[key] = (process, output)
+            RUNNING[key] = (done, output)
 
     def finish(self) -> None:
-        """Before the parses are needed: wait for those running (their work is half done), drop the rest."""
+        """Before the workers start: drop the parses not started; those running are handed over (RUNNING)."""
         self.waiting.clear()
-        for process, _output in self.running.values():
-            process.wait()
         self.advance()
 
     def close(self) -> None:
@@ -159,24 +170,28 @@ class Prefetch:
             process.kill()
             process.wait()
         self.running.clear()
+        for done, _output in RUNNING.values():
+            os.close(done)
+        RUNNING.clear()
         READY.clear()
 
 
 READY: dict[str, Path] = {}  # parse key -> pandoc's JSON, written by a Prefetch of this build
+RUNNING: dict[str, tuple[int, Path]] = {}  # parse key -> (read end of its pipe, where pandoc writes the JSON)
 
 
 def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
     """Markdown -> resolved, sanitized pandoc AST (one pandoc call, or its result prefetched)."""
     markdown, metadata, key = parse_input(edition, csl, notices)
-    out = _prefetched(key)
-    if out is None:
+    parsed = _prefetched(key)
+    if parsed is None:
         with tempfile.TemporaryDirectory(prefix="pubpipe-meta-") as scratch:
             meta_file = Path(scratch) / "metadata.yaml"
             meta_file.write_text(metadata, encoding="utf-8")
-            out = pypandoc.convert_text(markdown, "json", format=READER, sandbox=True,
-                                        verify_format=False,  # the formats are ours; asking costs 2 processes
-                                        extra_args=parse_arguments(csl, meta_file))
-    ast = formulas.with_alt_text(sanitize(json.loads(out), figures.allowed_images(edition.publication)))
+            parsed = json.loads(pypandoc.convert_text(markdown, "json", format=READER, sandbox=True,
+                                                      verify_format=False,  # ours: asking costs 2 processes
+                                                      extra_args=parse_arguments(csl, meta_file)))
+    ast = formulas.with_alt_text(sanitize(parsed, figures.allowed_images(edition.publication)))
     figures.prepare(ast, edition)
     move_self_citation(ast)
     for key in WORKING_META:  # used up by citeproc; never written into a document's properties
@@ -187,10 +202,16 @@ def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
     return ast
 
 
-def _prefetched(key: str) -> str | None:
+def _prefetched(key: str) -> dict | None:
+    """The prefetched AST for this input, once its pandoc has exited; None if there is none or it failed."""
+    output = READY.get(key)
+    if output is None and key in RUNNING:
+        done, output = RUNNING[key]
+        while os.read(done, 1):  # nothing is ever written: this returns b"" when pandoc exits
+            pass
     try:
-        return READY[key].read_text(encoding="utf-8") if key in READY else None
-    except OSError:  # its folder is gone: parse again
+        return json.loads(output.read_text(encoding="utf-8")) if output is not None else None
+    except (OSError, ValueError):  # its folder is gone, or pandoc failed and wrote nothing whole: parse again
         return None
 
 
