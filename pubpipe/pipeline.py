@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pubpipe.diagnostics import Diagnostic, PipelineError, error, raise_if_errors
 from pubpipe.release import graph, publish
-from pubpipe.release.cache import Store
+from pubpipe.release.cache import Store, code_digest, digest_json, tools_digest
 from pubpipe.release.finish import finish
 from pubpipe.release.keys import artifact_key, check_key
 from pubpipe.release.manifest import EditionResult, artifact_entry, merge_manifest, read_manifest
@@ -36,6 +36,7 @@ from pubpipe.source.formulas import check_formulas
 from pubpipe.source.languages import PSEUDO, parse_language
 from pubpipe.source.project import Project
 from pubpipe.source.publication import EditionSpec, Publication, discover, load_publication
+from pubpipe.source.schema import remember_verdicts
 from pubpipe.translate.catalogs import Translations, catalog_path, read_catalog, segment_msgid
 from pubpipe.translate.checks import ENTRY_CHECKS, Context, check_catalog
 from pubpipe.translate.edition import Edition, make_edition
@@ -65,6 +66,7 @@ def load(project: Project, langs: list[str] | None = None, slugs: list[str] | No
          catalogs: bool = True, ahead: Ahead | None = None) -> Loaded:
     """Stages 1-3: publications, catalogs (read and checked) and editions, with every problem collected.
     With `ahead` (a build), the parse of an edition whose inputs changed starts before its checks."""
+    remember_verdicts(Store(project.root), digest_json([code_digest(), tools_digest()]))  # schema verdicts
     publications, problems = [], []
     for root in discover(project.content):
         if slugs and root.name not in slugs:

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import json
+import os
 import re
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from pubpipe.diagnostics import Diagnostic, error
 from pubpipe.source.yamlfile import KeyPath, json_view, line_of
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 CHECK = "schema"
@@ -34,12 +38,43 @@ OWN_MESSAGES = {"required", "additionalProperties", "unevaluatedProperties"}  # 
 def validator(name: str) -> Draft202012Validator:
     """The validator for schemas/<name>.schema.json. The schemas ship with the code, so they are checked
     against the metaschema by the tests (test_source_hardening), not on every run (40 ms each)."""
+    from jsonschema import Draft202012Validator  # here: a remembered verdict needs no jsonschema (50 ms import)
+
     schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text(encoding="utf-8"))
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
+_VERDICTS: list = []  # [(store, salt)], set by the pipeline (remember_verdicts)
+
+
+def remember_verdicts(store, salt: str) -> None:
+    """Let `validate` remember its verdicts in `store` (release/cache.Store: get_json, put_json) under `salt`,
+    a digest of the code, the schemas and the installed packages: then a run whose sources did not change
+    neither imports jsonschema nor builds a validator (80 ms before the first parse can start)."""
+    _VERDICTS[:] = [(store, salt)]
+
+
 def validate(name: str, data: Any, lines: dict[KeyPath, int], path: str | Path) -> list[Diagnostic]:
-    """Every way `data` (loaded from `path`) departs from the schema `name`, in line order."""
+    """Every way `data` (loaded from `path`) departs from the schema `name`, in line order; remembered by
+    content when the pipeline asked for it (remember_verdicts)."""
+    if not _VERDICTS:
+        return _validate(name, data, lines, path)
+    store, salt = _VERDICTS[0]
+    key = hashlib.sha256(json.dumps([salt, name, str(path), os.getcwd(), json_view(data),
+                                     sorted([list(keys), line] for keys, line in lines.items())],
+                                    sort_keys=True, default=repr).encode("utf-8")).hexdigest()
+    remembered = store.get_json("schema", key)
+    if isinstance(remembered, list):
+        try:
+            return [Diagnostic(**found) for found in remembered]
+        except TypeError:  # not what we wrote: validate again
+            pass
+    problems = _validate(name, data, lines, path)
+    store.put_json("schema", key, [asdict(problem) for problem in problems])
+    return problems
+
+
+def _validate(name: str, data: Any, lines: dict[KeyPath, int], path: str | Path) -> list[Diagnostic]:
     check = validator(name)
     instance = json_view(data)
     found: dict[tuple[int, str], Diagnostic] = {}
