@@ -22,7 +22,6 @@ from pathlib import Path
 from pubpipe.diagnostics import Diagnostic, PipelineError, error, raise_if_errors
 from pubpipe.release import graph, publish
 from pubpipe.release.cache import Store, code_digest, digest_json, tools_digest
-from pubpipe.release.finish import finish
 from pubpipe.release.keys import artifact_key, check_key
 from pubpipe.release.manifest import EditionResult, artifact_entry, merge_manifest, read_manifest
 from pubpipe.release.provenance import font_file_paths, remember_font_hashes
@@ -299,6 +298,8 @@ def _build(project: Project, langs, formats, slugs, strict, report, notice, prog
            ahead: Ahead | None) -> dict:
     formats = [f for f in FORMATS if f in (formats or FORMATS)]
     loaded = load(project, langs, slugs, ahead=ahead)
+    from pubpipe.release.finish import finish  # the landing page's code (index, feeds): imported while the
+    # parses started ahead run, not before they can start
     problems = loaded.problems + check_editions(loaded, formats, strict)
     blocking = problems if strict else [p for p in problems if p.check not in DEMOTING_CHECKS]
     raise_if_errors(blocking)
@@ -333,7 +334,7 @@ def _build(project: Project, langs, formats, slugs, strict, report, notice, prog
         raise_if_errors(failures)
         manifest = merge_manifest(previous, loaded.publications, results, staging, project, epoch)
         # [release helper] deposits, covers, manifest.json, index.html, feeds and SHA256SUMS (release/finish.py)
-        finish(project.templates, staging, project.dist, manifest)
+        finish(project.templates, staging, project.dist, manifest, store)
         if referees:  # stage 8: EPUBCheck, Ace, axe, Nu, qpdf, PDF/UA structure, LibreOffice, over the staging
             from pubpipe.verify.referees import verify_artifacts
 

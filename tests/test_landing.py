@@ -247,3 +247,30 @@ def test_feed_times_come_from_source_date_epoch_not_the_clock(landing):
     for name in ("feed.atom", "opds.xml"):
         feed = etree.parse(str(root / "dist" / name)).getroot()
         assert {node.text for node in feed.iter(ATOM + "updated")} == {stamp}
+
+
+def test_a_cover_is_rendered_again_only_when_its_pdf_changed(publication, tmp_path, monkeypatch):
+    """Covers are remembered in build/cache/ by the PDF's SHA-256: a page-only rebuild keeps the cover without
+    running pdftoppm; a PDF with other bytes (another SOURCE_DATE_EPOCH: other dates inside) gets a new one."""
+    from pubpipe.release import finish
+
+    root = publication_project(publication, tmp_path)
+    assert main(["update"], root) == 0
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    assert main(["--quiet"], root) == 0
+    cover = root / "dist" / publication.slug / "cover.png"
+    before = cover.read_bytes()
+    runs = []
+    real_run = subprocess.run
+    def counted(args, *more, **options):
+        if args[0] == "pdftoppm":  # the module is everyone's: git and pandoc go through here too
+            runs.append(args[0])
+        return real_run(args, *more, **options)
+
+    monkeypatch.setattr(finish.subprocess, "run", counted)
+    assert main(["--quiet", "--format", "html"], root) == 0
+    assert runs == [] and cover.read_bytes() == before
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(EPOCH) + 86400))
+    assert main(["--quiet", "--format", "pdf"], root) == 0
+    assert runs == ["pdftoppm"]
+    assert cover.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 from pubpipe.diagnostics import PipelineError, error
 from pubpipe.release import publish
+from pubpipe.release.cache import Store, digest_json
 from pubpipe.release.checksums import NAME as SUMS
-from pubpipe.release.checksums import sha256sums
+from pubpipe.release.checksums import file_sha256, sha256sums
 from pubpipe.release.feeds import atom_feed, opds_catalog
 from pubpipe.release.index import FEED, OPDS, render_index
 from pubpipe.source.deposit import DEPOSIT_SUFFIX, deposit_text, zenodo_metadata
@@ -51,25 +53,37 @@ def cover_pdf(publication: dict) -> str | None:
     return next((a["path"] for e in editions for a in e["artifacts"] if a["format"] == "pdf"), None)
 
 
-def write_covers(staging: Path, dist: Path, manifest: dict) -> None:
+def write_covers(staging: Path, dist: Path, manifest: dict, store: Store | None = None) -> None:
     """dist/<slug>/cover.png, 320 px high, from page 1 of the PDF (pdftoppm writes no date, so it is
-    reproducible with the same poppler); no PDF built, no cover."""
+    reproducible with the same poppler); no PDF built, no cover. With `store` (a build), a cover is
+    remembered by the PDF's SHA-256 and the pdftoppm binary: a preview or a catalog edit that leaves the
+    PDF as it was does not render it again (50 ms)."""
     for publication in manifest["publications"]:
         publication.pop("cover", None)
         pdf = cover_pdf(publication)
         if pdf is None:
             continue
-        if shutil.which("pdftoppm") is None:
+        program = shutil.which("pdftoppm")
+        if program is None:
             raise PipelineError([error(dist / pdf, 1, "pdftoppm is not installed (Debian package poppler-utils); "
                                                       "it renders the cover thumbnails", "cover")])
         relative = f"{publication['slug']}/{COVER_NAME}"
         target = staging / relative
-        done = subprocess.run(["pdftoppm", "-png", "-f", "1", "-l", "1", "-singlefile", "-scale-to",
-                               str(COVER_SIZE), str(staging / pdf), str(target.with_suffix(""))],
-                              capture_output=True, text=True)
-        if done.returncode != 0 or not target.exists():
-            raise PipelineError([error(dist / pdf, 1, f"cannot render page 1 as the cover: "
-                                                      f"{' '.join(done.stderr.split())[:300]}", "cover")])
+        tool = os.stat(program)
+        key = digest_json({"cover": [file_sha256(staging / pdf), COVER_SIZE],
+                           "pdftoppm": [program, tool.st_size, tool.st_mtime_ns]})
+        remembered = store.get(key) if store is not None else None
+        if remembered is not None and COVER_NAME in remembered[0]:
+            target.write_bytes(remembered[0][COVER_NAME])
+        else:
+            done = subprocess.run(["pdftoppm", "-png", "-f", "1", "-l", "1", "-singlefile", "-scale-to",
+                                   str(COVER_SIZE), str(staging / pdf), str(target.with_suffix(""))],
+                                  capture_output=True, text=True)
+            if done.returncode != 0 or not target.exists():
+                raise PipelineError([error(dist / pdf, 1, f"cannot render page 1 as the cover: "
+                                                          f"{' '.join(done.stderr.split())[:300]}", "cover")])
+            if store is not None:
+                store.put(key, {COVER_NAME: target.read_bytes()}, {})
         data = target.read_bytes()
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")  # PNG IHDR
         source = next((e for e in publication["editions"] if any(a["path"] == pdf for a in e["artifacts"])), {})
@@ -82,10 +96,11 @@ def manifest_text(manifest: dict) -> str:
     return json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
 
 
-def finish(templates: Path, staging: Path, dist: Path, manifest: dict) -> dict:
-    """Deposits, covers, manifest.json, index.html, feed.atom, opds.xml, then SHA256SUMS; returns the manifest."""
+def finish(templates: Path, staging: Path, dist: Path, manifest: dict, store: Store | None = None) -> dict:
+    """Deposits, covers, manifest.json, index.html, feed.atom, opds.xml, then SHA256SUMS; returns the manifest.
+    `store`: the build's cache, where covers are remembered."""
     write_deposits(staging, dist, manifest)
-    write_covers(staging, dist, manifest)
+    write_covers(staging, dist, manifest, store)
     publish.write(staging, dist, "manifest.json", manifest_text(manifest))
     publish.write(staging, dist, "index.html", render_index(templates, manifest))
     publish.write(staging, dist, FEED, atom_feed(manifest))
