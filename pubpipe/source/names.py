@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 MIN_LENGTH = 8  # shorter names (IYRP) are too common to police this way
 SIMILARITY = 0.85
@@ -80,14 +80,16 @@ def best_match(text: str, name: str, positions: dict[str, list[int]] | None = No
     """
     if len(name) < MIN_LENGTH or len(text) < len(name) - 4:
         return None
-    bigrams: dict[str, list[int]] = {}
-    for j in range(len(name) - 1):
-        bigrams.setdefault(name[j : j + 2], []).append(j)
+    bigrams = _name_bigrams(name)  # the same few names for every text and line: remembered (read only)
     needed = max(3, int(0.4 * (len(name) - 1)))
     positions = bigram_positions(text) if positions is None else positions
-    shared = [(positions[pair], js) for pair, js in bigrams.items() if pair in positions]
-    if sum(len(js) for _, js in shared) < needed:
+    if len(positions) < len(bigrams):  # a short line: count from its side (the same sum)
+        votes_possible = sum(len(bigrams[pair]) for pair in positions if pair in bigrams)
+    else:
+        votes_possible = sum(len(js) for pair, js in bigrams.items() if pair in positions)
+    if votes_possible < needed:
         return None
+    shared = [(positions[pair], js) for pair, js in bigrams.items() if pair in positions]
     votes: Counter[int] = Counter()
     for starts, js in shared:
         for j in js:
@@ -102,3 +104,6 @@ def best_match(text: str, name: str, positions: dict[str, list[int]] | None = No
             if ratio >= SIMILARITY and (best is None or ratio > best[1]):
                 best = (window.strip(), ratio)
     return best
+
+
+_name_bigrams = lru_cache(maxsize=1024)(bigram_positions)
