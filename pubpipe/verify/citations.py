@@ -10,7 +10,9 @@ the record, so a hand edit anywhere shows up as a diagnostic.
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ from lxml import etree, html
 
 from pubpipe.diagnostics import Diagnostic, display_path, error
 from pubpipe.render import pandoc_ast
-from pubpipe.render.page import edition_ast
+from pubpipe.render.page import edition_ast, notice_markdown
 from pubpipe.render.record import babel_name, edition_record
 from pubpipe.source.deposit import DEPOSIT_SUFFIX, iso639_3, read_deposit_fields
 from pubpipe.source.project import Project
@@ -360,9 +362,35 @@ def check_artifacts(project: Project, dist: Path, editions: list, required: bool
     An edition whose inputs (sources, catalogs, templates, style: verify.inputs) differ from those the
     manifest recorded at build time gets one [stale-artifact] line naming them. An artifact that cannot
     be read (corrupt, truncated, unreadable) gives one [artifact] line and the others are still checked.
+    The parses run ahead (render/pandoc_ast.Prefetch), one per core, while this process reads artifacts.
     """
+    present = [(edition, ui) for edition, ui in editions if (dist / edition.publication.slug / edition.tag).is_dir()]
+    with tempfile.TemporaryDirectory(prefix="pubpipe-check-") as scratch:
+        ahead = pandoc_ast.Prefetch(Path(scratch), limit=_cores())  # every parse at once, one per core, while
+        try:  # this process reads the artifacts back
+            for edition, ui in present:
+                try:
+                    ahead.start(edition, project.style(edition.publication.citation_style),
+                                notice_markdown(project.templates, edition, ui))
+                except (OSError, RuntimeError):
+                    pass  # the parse below runs it again and reports it with the edition
+            return _check_editions(project, dist, editions, required, ahead)
+        finally:
+            ahead.close()
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _check_editions(project: Project, dist: Path, editions: list, required: bool,
+                    ahead: pandoc_ast.Prefetch) -> list[Diagnostic]:
     problems = []
     for edition, ui in editions:
+        ahead.advance()  # the next parse starts as one ends
         folder = dist / edition.publication.slug / edition.tag
         if not folder.is_dir():
             if not required:
