@@ -35,7 +35,7 @@ from pubpipe.source.formulas import check_formulas
 from pubpipe.source.languages import PSEUDO, parse_language
 from pubpipe.source.project import Project
 from pubpipe.source.publication import EditionSpec, Publication, discover, load_publication
-from pubpipe.source.schema import remember_verdicts
+from pubpipe.source.schema import verdicts_remembered_in
 from pubpipe.translate.catalogs import Translations, catalog_path, read_catalog, segment_msgid
 from pubpipe.translate.checks import ENTRY_CHECKS, Context, check_catalog
 from pubpipe.translate.edition import Edition, make_edition
@@ -65,16 +65,16 @@ def load(project: Project, langs: list[str] | None = None, slugs: list[str] | No
          catalogs: bool = True, ahead: Ahead | None = None) -> Loaded:
     """Stages 1-3: publications, catalogs (read and checked) and editions, with every problem collected.
     With `ahead` (a build), the parse of an edition whose inputs changed starts before its checks."""
-    remember_verdicts(Store(project.root), digest_json([code_digest(), tools_digest()]))  # schema verdicts
     publications, problems = [], []
-    for root in discover(project.content):
-        if slugs and root.name not in slugs:
-            continue
-        publication, found = load_publication(root)  # absolute: diagnostics show it relative to the cwd
-        problems += found
-        if publication:
-            problems += check_figures(publication) + check_formulas(publication)
-            publications.append(publication)
+    with verdicts_remembered_in(Store(project.root), digest_json([code_digest(), tools_digest()])):
+        for root in discover(project.content):
+            if slugs and root.name not in slugs:
+                continue
+            publication, found = load_publication(root)  # absolute: diagnostics show it relative to the cwd
+            problems += found
+            if publication:
+                problems += check_figures(publication) + check_formulas(publication)
+                publications.append(publication)
     editions = []
     for publication in publications:
         for spec in editions_of(publication, langs):
@@ -699,7 +699,8 @@ def run_checks(project: Project, langs: list[str] | None = None, artifacts: str 
         problems.append(error(project.dist, 1, f"{project.dist.name} is not a folder, so no artifact can be read "
                                                "back; move it away and build again", "artifact"))
     elif artifacts != "skip":
-        problems += citations.check_artifacts(project, project.dist, loaded.editions, required=artifacts == "required")
+        problems += citations.check_artifacts(project, project.dist, loaded.editions, required=artifacts == "required",
+                                              parses=graph.worker_count())
     return sorted(set(problems), key=lambda d: (d.path, d.line, d.check, d.message))
 
 

@@ -113,3 +113,15 @@ def test_an_odd_previous_manifest_only_means_no_guess_is_skipped(content, tmp_pa
     with pipeline.parses_ahead(Project(root)) as ahead:
         assert ahead is not None
         assert ahead is None or ahead.previous == {}
+
+
+def test_check_takes_every_parse_from_its_prefetch(publication, tmp_path, monkeypatch):
+    """check --artifacts starts each edition's parse ahead, while it reads artifacts back: pandoc is never run
+    for a parse directly (that would be the one-after-another path), and the artifacts still pass."""
+    root = project_of(publication, tmp_path)
+    assert main(["--quiet"], root) == 0
+    calls = _direct_only(monkeypatch)
+    problems = pipeline.run_checks(Project(root), artifacts="required")
+    assert [p for p in problems if p.severity == "error"] == []
+    assert calls == [], "a parse ran pandoc itself instead of taking its prefetched result"
+    assert pandoc_ast.READY == {} and pandoc_ast.RUNNING == {}

@@ -73,8 +73,9 @@ def write_covers(staging: Path, dist: Path, manifest: dict, store: Store | None 
         key = digest_json({"cover": [file_sha256(staging / pdf), COVER_SIZE],
                            "pdftoppm": [program, tool.st_size, tool.st_mtime_ns]})
         remembered = store.get(key) if store is not None else None
-        if remembered is not None and COVER_NAME in remembered[0]:
-            target.write_bytes(remembered[0][COVER_NAME])
+        data = remembered[0].get(COVER_NAME) if remembered is not None else None
+        if data is not None:
+            target.write_bytes(data)
         else:
             done = subprocess.run(["pdftoppm", "-png", "-f", "1", "-l", "1", "-singlefile", "-scale-to",
                                    str(COVER_SIZE), str(staging / pdf), str(target.with_suffix(""))],
@@ -82,9 +83,9 @@ def write_covers(staging: Path, dist: Path, manifest: dict, store: Store | None 
             if done.returncode != 0 or not target.exists():
                 raise PipelineError([error(dist / pdf, 1, f"cannot render page 1 as the cover: "
                                                           f"{' '.join(done.stderr.split())[:300]}", "cover")])
+            data = target.read_bytes()
             if store is not None:
-                store.put(key, {COVER_NAME: target.read_bytes()}, {})
-        data = target.read_bytes()
+                store.put(key, {COVER_NAME: data}, {})
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")  # PNG IHDR
         source = next((e for e in publication["editions"] if any(a["path"] == pdf for a in e["artifacts"])), {})
         publication["cover"] = {"path": relative, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),

@@ -11,6 +11,7 @@ in plain words.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import hashlib
@@ -44,19 +45,25 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-_VERDICTS: list = []  # [(store, salt)], set by the pipeline (remember_verdicts)
+_VERDICTS: list = []  # [(store, salt)] while a `verdicts_remembered_in` block runs
 
 
-def remember_verdicts(store, salt: str) -> None:
-    """Let `validate` remember its verdicts in `store` (release/cache.Store: get_json, put_json) under `salt`,
-    a digest of the code, the schemas and the installed packages: then a run whose sources did not change
-    neither imports jsonschema nor builds a validator (80 ms before the first parse can start)."""
+@contextlib.contextmanager
+def verdicts_remembered_in(store, salt: str):
+    """Within the block, `validate` remembers its verdicts in `store` (release/cache.Store: get_json,
+    put_json) under `salt`, a digest of the code, the schemas and the installed packages: a run whose
+    sources did not change neither imports jsonschema nor builds a validator (80 ms before the first parse
+    can start). Scoped, so that a later load of another project in the same process never writes here."""
     _VERDICTS[:] = [(store, salt)]
+    try:
+        yield
+    finally:
+        _VERDICTS.clear()
 
 
 def validate(name: str, data: Any, lines: dict[KeyPath, int], path: str | Path) -> list[Diagnostic]:
     """Every way `data` (loaded from `path`) departs from the schema `name`, in line order; remembered by
-    content when the pipeline asked for it (remember_verdicts)."""
+    content inside a `verdicts_remembered_in` block."""
     if not _VERDICTS:
         return _validate(name, data, lines, path)
     store, salt = _VERDICTS[0]

@@ -10,7 +10,6 @@ the record, so a hand edit anywhere shows up as a diagnostic.
 from __future__ import annotations
 
 import json
-import os
 import re
 import tempfile
 import zipfile
@@ -355,19 +354,21 @@ def expectations_for(edition, ast: dict) -> Expected:
                     edition_record(edition, plain["title"], plain["genre"]))
 
 
-def check_artifacts(project: Project, dist: Path, editions: list, required: bool = True) -> list[Diagnostic]:
+def check_artifacts(project: Project, dist: Path, editions: list, required: bool = True,
+                    parses: int = 1) -> list[Diagnostic]:
     """Read back every artifact in dist/ of the `editions` ((edition, ui) pairs) and verify it.
 
     What the artifacts must carry comes from one parse of the edition's sources (render/page.edition_ast).
     An edition whose inputs (sources, catalogs, templates, style: verify.inputs) differ from those the
     manifest recorded at build time gets one [stale-artifact] line naming them. An artifact that cannot
     be read (corrupt, truncated, unreadable) gives one [artifact] line and the others are still checked.
-    The parses run ahead (render/pandoc_ast.Prefetch), one per core, while this process reads artifacts.
+    The editions' parses run ahead (render/pandoc_ast.Prefetch), `parses` at a time (the pipeline passes one
+    per worker), while this process reads the artifacts back.
     """
     present = [(edition, ui) for edition, ui in editions if (dist / edition.publication.slug / edition.tag).is_dir()]
     with tempfile.TemporaryDirectory(prefix="pubpipe-check-") as scratch:
-        ahead = pandoc_ast.Prefetch(Path(scratch), limit=_cores())  # every parse at once, one per core, while
-        try:  # this process reads the artifacts back
+        ahead = pandoc_ast.Prefetch(Path(scratch), limit=max(1, parses))
+        try:
             for edition, ui in present:
                 try:
                     ahead.start(edition, project.style(edition.publication.citation_style),
@@ -377,13 +378,6 @@ def check_artifacts(project: Project, dist: Path, editions: list, required: bool
             return _check_editions(project, dist, editions, required, ahead)
         finally:
             ahead.close()
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def _check_editions(project: Project, dist: Path, editions: list, required: bool,
