@@ -71,8 +71,8 @@ def test_a_build_uses_its_guesses_and_leaves_nothing_behind(publication, tmp_pat
     monkeypatch.setattr(pipeline.graph, "fork_is_safe", lambda: False)  # in this process: the calls are seen
     pipeline.build(Project(root), formats=["html"])
     editions = pipeline.load(Project(root)).editions
-    # the first guess starts at once and the build waits for it; later ones run while the catalogs are checked
-    # or are dropped when the workers start (those editions are parsed by pandoc as usual, once)
+    # guesses run while the catalogs are checked, as many at once as cores; those not started when the workers
+    # start are dropped (those editions are parsed by pandoc as usual, once)
     assert len(calls) < len(editions), "no parse came from a guess"
     assert len(set(calls)) == len(calls), "an edition was parsed twice"
     assert pandoc_ast.READY == {}
@@ -99,6 +99,36 @@ def test_a_wrong_guess_is_parsed_again(tmp_path, monkeypatch):
     page = (root / "dist" / known.slug / "fr" / "index.html").read_text(encoding="utf-8")
     assert "ZZ-INJECTED-RAW" not in page  # rejected [no-raw-markup]: the English text stands in
     assert len(calls) == 1, "the guessed parse (with the rejected entry) must be parsed again"
+
+
+def test_a_guess_a_check_proves_wrong_is_dropped(tmp_path, monkeypatch):
+    """Its parse is stopped (or never started): its result could never be taken, so it only took a core."""
+    from .conftest import PUBLICATIONS
+
+    known = next(p for p in PUBLICATIONS if p.slug == "outgrowing-offsetting")
+    root = publication_project(known, tmp_path)
+    path = catalog_file(root, "fr")
+    text = path.read_text(encoding="utf-8")
+    at = text.index('msgstr "', text.index('msgid "', text.index('msgid ""') + 1))
+    path.write_text(text[:at] + 'msgstr "ZZ <b>bold</b>"' + text[text.index("\n", at):], encoding="utf-8")
+    monkeypatch.setenv("PUBPIPE_JOBS", "2")
+    dropped, real_drop = [], pandoc_ast.Prefetch.drop
+    monkeypatch.setattr(pandoc_ast.Prefetch, "drop", lambda self, key: (dropped.append(key), real_drop(self, key)))
+    with pipeline.parses_ahead(Project(root)) as ahead:
+        started = {}
+        real_guess = ahead.guess
+
+        def guess(project, publication, spec, *rest):
+            real_guess(project, publication, spec, *rest)
+            started[spec.language.tag] = ahead.keys.get((publication.slug, spec.language.tag))
+
+        monkeypatch.setattr(ahead, "guess", guess)
+        pipeline.load(Project(root), langs=["en", "fr"], ahead=ahead)
+        assert started["fr"] is not None, "the French guess should have been started"
+        assert dropped == [started["fr"]], "only the French guess (an entry rejected) should be dropped"
+        prefetch = ahead.prefetch
+        assert started["fr"] not in prefetch.running and started["fr"] not in pandoc_ast.READY
+        assert all(key != started["fr"] for key, _command, _output in prefetch.waiting)
 
 
 @pytest.mark.parametrize("content", ["[]", "{\"publications\": 3}", "not json"])

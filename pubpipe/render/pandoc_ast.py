@@ -124,16 +124,29 @@ class Prefetch:
         self.waiting: list[tuple[str, list[str], Path]] = []
         self.running: dict[str, tuple[subprocess.Popen, Path]] = {}
 
-    def start(self, edition: Edition, csl: Path, notices: str) -> None:
+    def start(self, edition: Edition, csl: Path, notices: str) -> str:
+        """Queue the parse of this input (started now if fewer than `limit` run); its key."""
         markdown, metadata, key = parse_input(edition, csl, notices)
         if key in READY or key in self.running or any(key == k for k, _c, _o in self.waiting):
-            return
+            return key
         source, meta_file, output = (self.folder / f"{key}.{suffix}" for suffix in ("md", "yaml", "json"))
         source.write_text(markdown, encoding="utf-8")
         meta_file.write_text(metadata, encoding="utf-8")
         command = [pypandoc.get_pandoc_path(), f"--from={READER}", "--to=json", "--sandbox",
                    *parse_arguments(csl, meta_file), f"--output={output}", str(source)]
         self.waiting.append((key, command, output))
+        self.advance()
+        return key
+
+    def drop(self, key: str) -> None:
+        """A guess a check proved wrong: not started, or stopped; its result would never be taken."""
+        self.waiting = [entry for entry in self.waiting if entry[0] != key]
+        READY.pop(key, None)
+        if key in self.running:
+            process, _output = self.running.pop(key)
+            process.kill()
+            process.wait()
+            os.close(RUNNING.pop(key)[0])
         self.advance()
 
     def advance(self) -> None:
