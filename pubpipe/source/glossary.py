@@ -17,6 +17,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -39,8 +40,12 @@ class Term:
 
     def occurrences(self, text: str) -> int:
         """How many times the source uses the term: whole words, any case, the longest trigger first."""
+        return len(self._pattern.findall(plain_text(text)))
+
+    @cached_property
+    def _pattern(self) -> re.Pattern:
         words = "|".join(re.escape(word) for word in sorted(self.source, key=len, reverse=True))
-        return len(re.findall(rf"(?<!\w)(?:{words})(?!\w)", plain_text(text), re.I))
+        return re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.I)
 
 
 # what a segment carries that is not prose: footnote labels, citation keys, link targets, attributes
@@ -67,8 +72,7 @@ class Glossary:
         """Messages for each required rendering missing from `target` (counted per occurrence in `source`),
         each forbidden rendering used for a term of the source, and each fixed name absent from `target`."""
         folded = plain_text(target).casefold()
-        for term in self.terms:
-            needed = term.occurrences(source)
+        for term, needed in zip(self.terms, self._occurrences(source)):
             if not needed:
                 continue
             wanted = term.renderings.get(tag)
@@ -85,6 +89,18 @@ class Glossary:
             pattern = rf"(?<!\w){re.escape(name)}(?!\w)"
             if re.search(pattern, source) and not re.search(pattern, target):
                 yield f"'{name}' is a name that stays as it is in every language (see {self.path})"
+
+    def _occurrences(self, source: str) -> tuple[int, ...]:
+        """Each term's count in `source`, once per source text: every catalog of the publication asks again."""
+        counts = self._counted.get(source)
+        if counts is None:
+            plain = plain_text(source)
+            counts = self._counted[source] = tuple(len(term._pattern.findall(plain)) for term in self.terms)
+        return counts
+
+    @cached_property
+    def _counted(self) -> dict[str, tuple[int, ...]]:
+        return {}
 
 
 def load_glossary(path: Path) -> tuple[Glossary | None, list[Diagnostic]]:

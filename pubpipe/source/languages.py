@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
@@ -75,6 +76,13 @@ def parse_language(tag: str) -> Language:
     """Return the Language for a BCP 47 tag; raise ValueError with a readable reason."""
     if not isinstance(tag, str) or not TAG.match(tag):
         raise ValueError(f"'{tag}' is not a BCP 47 language tag of the form 'fr', 'zh-Hans' or 'pt-BR'")
+    return _language(tag)
+
+
+@lru_cache(maxsize=None)
+def _language(tag: str) -> Language:
+    """Once per tag and process: a build asks about the same few tags 80 times, and CLDR's native name
+    costs half a millisecond each (a failure, a ValueError, is not remembered: it is raised again)."""
     deprecated = get_global("language_aliases").get(tag.split("-")[0])
     if deprecated and tag not in PSEUDO:  # iw, in, ji, jw, mo, sh, tl: CLDR names their replacement
         modern = "-".join([deprecated.replace("_", "-")] + tag.split("-")[1:])

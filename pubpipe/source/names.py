@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import cached_property, lru_cache
+from operator import itemgetter
 
 MIN_LENGTH = 8  # shorter names (IYRP) are too common to police this way
 SIMILARITY = 0.85
@@ -64,8 +65,8 @@ class NameRules:
 def bigram_positions(text: str) -> dict[str, list[int]]:
     """Each character bigram of `text` and where it starts: built once per text, read for every name."""
     positions: dict[str, list[int]] = {}
-    for i in range(len(text) - 1):
-        positions.setdefault(text[i : i + 2], []).append(i)
+    for i, pair in enumerate(map(str.__add__, text, text[1:])):
+        positions.setdefault(pair, []).append(i)
     return positions
 
 
@@ -90,14 +91,11 @@ def best_match(text: str, name: str, positions: dict[str, list[int]] | None = No
     if votes_possible < needed:
         return None
     shared = [(positions[pair], js) for pair, js in bigrams.items() if pair in positions]
-    votes: Counter[int] = Counter()
-    for starts, js in shared:
-        for j in js:
-            votes.update([i - j for i in starts])
+    votes = Counter(i - j for starts, js in shared for j in js for i in starts)  # one count, in C
     best: tuple[str, float] | None = None
-    for start, count in votes.most_common(20):
-        if count < needed:
-            break
+    likely = sorted(((start, count) for start, count in votes.items() if count >= needed),
+                    key=itemgetter(1), reverse=True)  # most_common(), less what would be passed over
+    for start, _count in likely[:20]:
         for size in (len(name) - 2, len(name), len(name) + 2, len(name) + 4):
             window = text[max(0, start) : max(0, start) + size]
             ratio = SequenceMatcher(None, window, name, autojunk=False).ratio()
