@@ -11,7 +11,9 @@ time, the CPU time (user + system, the build and its workers), CPU/wall (above
 1 means more than one core worked) and the peak resident memory of the
 largest process (wait4's ru_maxrss). The engine floor is the bare pandoc and
 Typst work of a full build, recorded from one build and replayed alone on as
-many processes as there are cores. PUBPIPE_GRAPH=edition runs one task per
+many processes as there are cores; floor and cold build run in turn, round by
+round, and the ratio is also given per round (this machine's speed drifts by a
+third within an hour, so a floor measured minutes before the builds skews it). PUBPIPE_GRAPH=edition runs one task per
 edition (parse, then its formats in turn) instead of the default graph
 (a parse task per edition, then one task per format, the page last), to
 compare the two shapes in the same run.
@@ -148,27 +150,30 @@ if __name__ == "__main__":
 '''
 
 
-def engine_floor(project: Path, workers: int, runs: int) -> tuple[float, float, int, int]:
-    """(wall s, CPU s) of the recorded pandoc and Typst calls of one full build, replayed alone."""
-    clean(project)
-    scratch = Path(tempfile.mkdtemp(prefix="bench-calls-"))
-    try:
-        (scratch / "record.py").write_text(RECORDER, encoding="utf-8")
-        (scratch / "replay.py").write_text(REPLAYER, encoding="utf-8")
-        subprocess.run([str(PYTHON), str(scratch / "record.py"), str(project), str(scratch / "calls.pickle")],
+class EngineFloor:
+    """The recorded pandoc and Typst calls of one full build, replayed alone on as many processes as cores."""
+
+    def __init__(self, project: Path):
+        clean(project)
+        self.scratch = Path(tempfile.mkdtemp(prefix="bench-calls-"))
+        (self.scratch / "record.py").write_text(RECORDER, encoding="utf-8")
+        (self.scratch / "replay.py").write_text(REPLAYER, encoding="utf-8")
+        subprocess.run([str(PYTHON), str(self.scratch / "record.py"), str(project), str(self.scratch / "calls.pickle")],
                        check=True, env={**os.environ, "PUBPIPE_JOBS": "1"}, cwd=project)
-        walls, cpus, pandoc, typst = [], [], 0, 0
-        for _ in range(runs):
-            process = subprocess.Popen([str(PYTHON), str(scratch / "replay.py"), str(scratch / "calls.pickle"),
-                                        str(workers)], stdout=subprocess.PIPE)
-            _pid, _status, usage = os.wait4(process.pid, 0)
-            wall, pandoc, typst = process.stdout.read().split()
-            process.stdout.close()
-            walls.append(float(wall))
-            cpus.append(usage.ru_utime + usage.ru_stime)
-        return statistics.median(walls), statistics.median(cpus), int(pandoc), int(typst)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        self.pandoc_calls = self.typst_calls = 0
+
+    def replay(self, workers: int) -> tuple[float, float]:
+        """(wall s, CPU s) of one replay: wall from the replayer's clock, CPU of the whole process tree."""
+        process = subprocess.Popen([str(PYTHON), str(self.scratch / "replay.py"), str(self.scratch / "calls.pickle"),
+                                    str(workers)], stdout=subprocess.PIPE)
+        _pid, _status, usage = os.wait4(process.pid, 0)
+        wall, pandoc, typst = process.stdout.read().split()
+        process.stdout.close()
+        self.pandoc_calls, self.typst_calls = int(pandoc), int(typst)
+        return float(wall), usage.ru_utime + usage.ru_stime
+
+    def close(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def cores() -> int:
@@ -188,10 +193,18 @@ def main() -> int:
     results: dict[str, list[tuple[float, float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="pubpipe-bench-") as folder:
         project = copy_project(Path(folder))
-        floor_wall, floor_cpu, pandoc_calls, typst_calls = engine_floor(project, cores(), runs)
-        for _ in range(runs):
-            clean(project)
-            results.setdefault("cold full build (empty cache)", []).append(run(project, "-q"))
+        floor = EngineFloor(project)
+        try:  # floor and cold build in turn, round by round: this machine's speed drifts within minutes
+            for _ in range(runs):
+                results.setdefault("floor", []).append(floor.replay(cores()))
+                clean(project)
+                results.setdefault("cold full build (empty cache)", []).append(run(project, "-q"))
+        finally:
+            floor.close()
+        floor_samples = results.pop("floor")
+        floor_wall = statistics.median(w for w, _cpu in floor_samples)
+        floor_cpu = statistics.median(cpu for _w, cpu in floor_samples)
+        ratios = [cold[0] / wall for (wall, _cpu), cold in zip(floor_samples, results["cold full build (empty cache)"])]
         for _ in range(runs):
             clean(project)
             results.setdefault("cold full build, serial (PUBPIPE_JOBS=1)", []).append(
@@ -228,9 +241,10 @@ def main() -> int:
     cold = rows[0]["wall_s"]
     print(f"{cores()} cores; load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}; "
           f"median of {runs}")
-    print(f"engine floor (the {pandoc_calls} pandoc runs and {typst_calls} Typst compiles of a full build, alone, "
-          f"{cores()} processes): {floor_wall:.2f} s wall, {floor_cpu:.2f} s CPU; cold build / floor = "
-          f"{cold / floor_wall:.2f}x")
+    print(f"engine floor (the {floor.pandoc_calls} pandoc runs and {floor.typst_calls} Typst compiles of a full "
+          f"build, alone, {cores()} processes): {floor_wall:.2f} s wall, {floor_cpu:.2f} s CPU; cold build / floor = "
+          f"{cold / floor_wall:.2f}x (medians); per round {', '.join(f'{r:.2f}' for r in ratios)}, median "
+          f"{statistics.median(ratios):.2f}x")
     print()
     print("| scenario | wall (s) | CPU (s) | CPU/wall | peak RSS (MiB) |")
     print("|---|---:|---:|---:|---:|")
@@ -239,7 +253,9 @@ def main() -> int:
               f"{row['peak_rss_mib']} |")
     if options.json:
         options.json.write_text(json.dumps({"cores": cores(), "load": [load_before, os.getloadavg()],
-                                            "floor": {"wall_s": floor_wall, "cpu_s": floor_cpu}, "rows": rows},
+                                            "floor": {"wall_s": floor_wall, "cpu_s": floor_cpu,
+                                                      "samples_wall_s": [round(w, 3) for w, _c in floor_samples]},
+                                            "ratios": [round(r, 3) for r in ratios], "rows": rows},
                                            indent=1), encoding="utf-8")
     return 0
 
