@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import pickle
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 from pubpipe.diagnostics import Diagnostic, PipelineError, error, raise_if_errors
@@ -461,6 +462,43 @@ class Parsed:
     expected: citations.Expected
     context: dict
     meta: dict  # stored with each cache entry: the suggested citation and the record
+    spill: str = ""  # a file in the build's scratch folder: how it reaches other processes (see __reduce__)
+
+    def __reduce__(self):
+        """Pickled (a worker's result, a task's input): the AST and what goes with it (150 kB) are written once,
+        to `spill`, and each process reads them at most once (SpilledParse); the main process, which only
+        passes them on to the format tasks, reads nothing but `meta`. Through the pipes it was one pickling in
+        the worker and, per format task, one in the main process and one reading."""
+        if not self.spill:
+            return Parsed, (self.ast, self.expected, self.context, self.meta)
+        path = Path(self.spill)
+        if not path.exists():
+            staged = path.with_name(f".{path.name}.{os.getpid()}")
+            staged.write_bytes(pickle.dumps((self.ast, self.expected, self.context), pickle.HIGHEST_PROTOCOL))
+            staged.replace(path)
+        return SpilledParse, (self.spill, self.meta)
+
+
+class SpilledParse:
+    """A Parsed that another process wrote (Parsed.__reduce__), with the same fields: read from its file when
+    first used."""
+
+    def __init__(self, spill: str, meta: dict):
+        self.spill, self.meta = spill, meta
+
+    def __reduce__(self):
+        return SpilledParse, (self.spill, self.meta)
+
+    ast = property(lambda self: _read_spill(self.spill)[0])
+    expected = property(lambda self: _read_spill(self.spill)[1])
+    context = property(lambda self: _read_spill(self.spill)[2])
+
+
+@lru_cache(maxsize=4)  # the tasks come edition by edition: a worker holds a few ASTs, not the series
+def _read_spill(spill: str) -> tuple:
+    """Once per process and edition: the tasks never change what they receive (a serial build hands every
+    task the same object), so they can share it."""
+    return pickle.loads(Path(spill).read_bytes())
 
 
 def build_tasks(project: Project, todo: list[EditionJob], staging: Path, scratch: Path, epoch: int,
@@ -473,7 +511,7 @@ def build_tasks(project: Project, todo: list[EditionJob], staging: Path, scratch
     per_edition = os.environ.get("PUBPIPE_GRAPH") == "edition"
     for job in todo:
         parse = len(tasks)
-        tasks.append(graph.Task(partial(parse_edition, project, job, staging)))
+        tasks.append(graph.Task(partial(parse_edition, project, job, staging, scratch)))
         plan[id(job)] = [parse]
         written = []  # the tasks after which each download exists: the page waits for these
         for fmt in ([] if per_edition else [f for f in job.todo if f != "html"]):
@@ -516,14 +554,15 @@ def hash_fonts(root: Path, paths: list[str], emit) -> None:
     remember_font_hashes(root, paths)  # into build/cache/fonts/, where the manifest's provenance finds them
 
 
-def parse_edition(project: Project, job: EditionJob, staging: Path, emit) -> Parsed | graph.Failed:
+def parse_edition(project: Project, job: EditionJob, staging: Path, scratch: Path, emit) -> Parsed | graph.Failed:
     """Stage 5: the edition's one pandoc parse, and what its artifacts must carry."""
     edition = job.edition
     try:
         ast = edition_ast(project, edition, job.ui)
         expected = expectations_for(edition, ast)
         return Parsed(ast, expected, page_context(edition, ast),
-                      {"citation": expected.citation, "record": asdict(expected.record)})
+                      {"citation": expected.citation, "record": asdict(expected.record)},
+                      str(scratch / f"parsed-{edition.publication.slug}-{edition.tag}.pickle"))
     except Exception as exc:  # any failure of one edition is reported, with the rest
         return graph.Failed(publish.edition_failure(exc, edition, project.dist, staging, artifact_name))
 

@@ -187,3 +187,28 @@ def test_the_page_waits_for_the_pdf_file_not_for_its_verification():
     assert verify in plan[id(job)]  # its problems reach the build's verdict
     assert sorted(names) == sorted(["parse_edition", "render_artifact", "verify_artifact", "build_format",
                                     "build_format", "build_formats"])
+
+
+def test_a_parse_crosses_between_processes_as_one_file(tmp_path):
+    """A parse's result goes to each format task of its edition through the main process: the AST (150 kB
+    per edition) is written once to the scratch folder, the pipes carry its path, and a worker reads it once
+    however many of its tasks use it."""
+    import pickle
+
+    from pubpipe import pipeline
+
+    ast = {"blocks": [{"t": "Para", "c": [{"t": "Str", "c": f"word{i}"} for i in range(3000)]}], "meta": {}}
+    spill = tmp_path / "parsed-x-fr.pickle"
+    parsed = pipeline.Parsed(ast, "expected", {"title": "T"}, {"citation": "C"}, str(spill))
+    sent = pickle.dumps(parsed)
+    assert spill.is_file() and len(sent) < 1000 < spill.stat().st_size
+    written = spill.stat().st_mtime_ns, spill.stat().st_ino
+    assert pickle.dumps(parsed) == sent and (spill.stat().st_mtime_ns, spill.stat().st_ino) == written
+    received = [pickle.loads(pickle.dumps(pickle.loads(sent))) for _ in range(3)]  # main passes it on
+    assert all(r.meta == {"citation": "C"} for r in received)
+    pipeline._read_spill.cache_clear()
+    assert [(r.ast, r.expected, r.context) for r in received] == [(ast, "expected", {"title": "T"})] * 3
+    assert pipeline._read_spill.cache_info().misses == 1  # one reading of the file for the three tasks
+    assert received[0].ast is received[2].ast
+    plain = pipeline.Parsed(ast, "expected", {}, {})  # no spill (a serial build never pickles): as it is
+    assert pickle.loads(pickle.dumps(plain)) == plain
