@@ -34,6 +34,6 @@ if __name__ == "__main__":
     answered = noop(sys.argv[1:], ROOT)
     if answered is not None:
         sys.exit(answered)
-    from pubpipe.cli import main
+    from pubpipe.cli import leave, main
 
-    sys.exit(main(sys.argv[1:], ROOT))
+    leave(main(sys.argv[1:], ROOT))

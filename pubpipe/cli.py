@@ -13,10 +13,13 @@ diagnostics into lines on the terminal and an exit code.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from pubpipe.diagnostics import PipelineError, display_path
 from pubpipe.pipeline import FORMATS, Project, build, load
@@ -144,6 +147,23 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
         message = " ".join(str(exc).split())
         print(f"error: internal error: {type(exc).__name__}: {message} (please report) [internal]", file=sys.stderr)
         return 1
+
+
+def leave(code: int) -> NoReturn:
+    """End the process without tearing the interpreter down object by object: after a build that is 50 ms
+    (a third of it a last garbage collection) of freeing ASTs, CLDR data and font tables that the operating
+    system takes back at once. What Python's own exit would still do for others is done first: other threads
+    are waited for, the atexit handlers run (logging, multiprocessing), the output is flushed."""
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (build.py | head): Python's own exit status for it
+            code = code or 120
+    os._exit(code)
 
 
 def _run(args: argparse.Namespace, root: Path | None, dist: Path | None = None) -> int:

@@ -4,6 +4,7 @@ no traceback, and dist/ left exactly as it was."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -145,3 +146,20 @@ def test_github_annotations(previous_release):
         path.write_text(original, encoding="utf-8")
     assert result.returncode == 1
     assert f"::error file=content/{SLUG}/brief.md,line=63,title=citation-key::" in result.stderr
+
+
+def test_the_command_line_leaves_with_its_output_whole_and_its_status(tmp_path):
+    """build.py ends with os._exit after the atexit handlers (cli.leave): what it printed into a pipe (block
+    buffered) must all arrive, an atexit handler must still run, and the exit status must be the command's."""
+    listing = subprocess.run([sys.executable, str(ROOT / "build.py"), "shards", "--json"], cwd=ROOT,
+                             capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "", "PUBPIPE_IN_VENV": "1"})
+    assert listing.returncode == 0, listing.stderr
+    assert json.loads(listing.stdout)["include"], "the JSON printed into the pipe arrived whole"
+    marker = tmp_path / "atexit-ran"
+    script = (f"import atexit, sys, pathlib; sys.path.insert(0, {str(ROOT)!r}); "
+              f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes'); "
+              "from pubpipe.cli import leave, main; print('x' * 100000); leave(main(['--lang', 'klingon']))")
+    failed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "", "PUBPIPE_IN_VENV": "1"})
+    assert failed.returncode == 2 and "unknown language 'klingon'" in failed.stderr
+    assert failed.stdout == "x" * 100000 + "\n" and marker.read_text() == "yes"
