@@ -84,11 +84,8 @@ def best_match(text: str, name: str, positions: dict[str, list[int]] | None = No
     bigrams = _name_bigrams(name)  # the same few names for every text and line: remembered (read only)
     needed = max(3, int(0.4 * (len(name) - 1)))
     positions = bigram_positions(text) if positions is None else positions
-    if len(positions) < len(bigrams):  # a short line: count from its side (the same sum)
-        votes_possible = sum(len(bigrams[pair]) for pair in positions if pair in bigrams)
-    else:
-        votes_possible = sum(len(js) for pair, js in bigrams.items() if pair in positions)
-    if votes_possible < needed:
+    common = bigrams.keys() & positions.keys()  # in C, from the smaller side: most texts share few
+    if sum(len(bigrams[pair]) for pair in common) < needed:
         return None
     shared = [(positions[pair], js) for pair, js in bigrams.items() if pair in positions]
     votes = Counter(i - j for starts, js in shared for j in js for i in starts)  # one count, in C
