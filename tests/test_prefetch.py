@@ -69,14 +69,24 @@ def test_a_build_uses_its_guesses_and_leaves_nothing_behind(publication, tmp_pat
     calls = _direct_only(monkeypatch)
     monkeypatch.setenv("PUBPIPE_JOBS", "2")
     monkeypatch.setattr(pipeline.graph, "fork_is_safe", lambda: False)  # in this process: the calls are seen
+    made, real = [], pipeline.tempfile.TemporaryDirectory  # this build's folders, not another process's
+
+    class Recorded(real):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(Path(self.name))
+
+    monkeypatch.setattr(pipeline.tempfile, "TemporaryDirectory", Recorded)
     pipeline.build(Project(root), formats=["html"])
+    monkeypatch.setattr(pipeline.tempfile, "TemporaryDirectory", real)
     editions = pipeline.load(Project(root)).editions
     # guesses run while the catalogs are checked, as many at once as cores; those not started when the workers
     # start are dropped (those editions are parsed by pandoc as usual, once)
     assert len(calls) < len(editions), "no parse came from a guess"
     assert len(set(calls)) == len(calls), "an edition was parsed twice"
     assert pandoc_ast.READY == {}
-    assert not list(Path(pipeline.tempfile.gettempdir()).glob("pubpipe-ahead-*"))
+    assert any(folder.name.startswith("pubpipe-ahead-") for folder in made), "the parses ahead had no folder"
+    assert not [folder for folder in made if folder.exists()], "a temporary folder of the build was left"
 
 
 def test_a_wrong_guess_is_parsed_again(tmp_path, monkeypatch):

@@ -88,7 +88,7 @@ def best_match(text: str, name: str, positions: dict[str, list[int]] | None = No
     if sum(len(bigrams[pair]) for pair in common) < needed:
         return None
     shared = [(positions[pair], js) for pair, js in bigrams.items() if pair in positions]
-    votes = Counter(i - j for starts, js in shared for j in js for i in starts)  # one count, in C
+    votes = Counter(i - j for starts, js in shared for j in js for i in starts)  # one Counter over every vote
     best: tuple[str, float] | None = None
     likely = sorted(((start, count) for start, count in votes.items() if count >= needed),
                     key=itemgetter(1), reverse=True)  # most_common(), less what would be passed over
