@@ -42,7 +42,7 @@ from pubpipe.source.publication import Publication, discover, load_publication
 from pubpipe.source.schema import SCHEMAS
 from pubpipe.source.segments import Segment, Slot, reassemble
 from pubpipe.translate.catalogs import segment_msgid
-from pubpipe.translate.edition import Edition, make_edition, mark_language
+from pubpipe.translate.edition import OPENING, Edition, make_edition, mark_language
 from pubpipe.verify import citations, gate
 
 MARK = "pps-"  # class of the span or div around segment N in the Markdown: pps-N
@@ -93,12 +93,15 @@ def mark(segment: Segment, indent: str, number: int) -> str | None:
     for the class. A display formula nested in a list gets a span (it stays one paragraph).
     """
     attrs = f"{{lang={SENTINEL} dir=ltr}}"
-    marked = mark_language(segment, indent, SENTINEL, "ltr")
+    opening = f"{{.{OPENING} lang={SENTINEL} dir=ltr}}"  # a span, as an empty one before its text (pandoc
+    marked = mark_language(segment, indent, SENTINEL, "ltr", opening=True)  # reads that many times faster)
+    if opening in marked:
+        return marked.replace(opening, f"{{.{OPENING} .{MARK}{number}}}")
     if attrs in marked:
         return marked.replace(attrs, f"{{.{MARK}{number}}}")
     text = segment.text
     if segment.kind == "formula" and text.strip() and "\n\n" not in text and not text.endswith("\\"):
-        return f"[{text}]{{.{MARK}{number}}}"
+        return f"[]{{.{OPENING} .{MARK}{number}}}{text}"
     return None
 
 
@@ -131,7 +134,7 @@ def preview_edition(project: Project, edition: Edition) -> tuple[Edition, dict[i
             marked = text
         if translated is None and not edition.is_source:
             marked = mark_language(dataclasses.replace(segment, text=marked), slot.indent, source_language,
-                                   source_direction)
+                                   source_direction, opening=True)
         return marked
 
     body = reassemble(pub.document, text_of)

@@ -24,7 +24,7 @@ import yaml
 
 from pubpipe.render import figures, formulas
 from pubpipe.source.languages import parse_language
-from pubpipe.translate.edition import Edition
+from pubpipe.translate.edition import OPENING, Edition
 
 # No raw markup, and no YAML metadata blocks: a translated segment cannot carry document metadata
 # (a `bibliography:` that citeproc would read, a publisher, a title). Metadata reaches pandoc only from
@@ -204,7 +204,10 @@ def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
             parsed = json.loads(pypandoc.convert_text(markdown, "json", format=READER, sandbox=True,
                                                       verify_format=False,  # ours: asking costs 2 processes
                                                       extra_args=parse_arguments(csl, meta_file)))
-    ast = formulas.with_alt_text(sanitize(parsed, figures.allowed_images(edition.publication)))
+    ast = sanitize(parsed, figures.allowed_images(edition.publication))
+    if OPENING in markdown:
+        ast = spans_from_markers(ast)
+    ast = formulas.with_alt_text(ast)
     figures.prepare(ast, edition)
     move_self_citation(ast)
     for key in WORKING_META:  # used up by citeproc; never written into a document's properties
@@ -213,6 +216,23 @@ def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
     if edition.language.direction == "rtl":
         ast["blocks"] = isolate_latin_runs(ast["blocks"])
     return ast
+
+
+def spans_from_markers(node: Any) -> Any:
+    """Each empty span of class OPENING (translate/edition.mark_language with `opening`) becomes a span, without
+    that class, around what follows it in its list of inlines: the AST that `[text]{...}` parses to."""
+    if isinstance(node, list):
+        for index, child in enumerate(node):
+            if isinstance(child, dict) and child.get("t") == "Span" and not child["c"][1] \
+                    and OPENING in child["c"][0][1]:
+                ident, classes, keyvals = child["c"][0]
+                span = {"t": "Span", "c": [[ident, [c for c in classes if c != OPENING], keyvals],
+                                           spans_from_markers(node[index + 1 :])]}
+                return [spans_from_markers(n) for n in node[:index]] + [span]
+        return [spans_from_markers(n) for n in node]
+    if isinstance(node, dict):
+        return {key: spans_from_markers(value) for key, value in node.items()}
+    return node
 
 
 def _prefetched(key: str) -> dict | None:
