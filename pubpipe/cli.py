@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
 
 def leave(code: int) -> NoReturn:
     """End the process without tearing the interpreter down object by object: after a build that is 50 ms
-    (a third of it a last garbage collection) of freeing ASTs, CLDR data and font tables that the operating
+    (about half of it a last garbage collection) of freeing ASTs, CLDR data and font tables that the operating
     system takes back at once. What Python's own exit would still do for others is done first: other threads
     are waited for, the atexit handlers run (logging, multiprocessing), the output is flushed."""
     for thread in threading.enumerate():

@@ -484,10 +484,7 @@ class SpilledParse:
     first used."""
 
     def __init__(self, spill: str, meta: dict):
-        self.spill, self.meta = spill, meta
-
-    def __reduce__(self):
-        return SpilledParse, (self.spill, self.meta)
+        self.spill, self.meta = spill, meta  # all it pickles: the main process passes it on as it is
 
     ast = property(lambda self: _read_spill(self.spill)[0])
     expected = property(lambda self: _read_spill(self.spill)[1])

@@ -93,8 +93,8 @@ def mark(segment: Segment, indent: str, number: int) -> str | None:
     for the class. A display formula nested in a list gets a span (it stays one paragraph).
     """
     attrs = f"{{lang={SENTINEL} dir=ltr}}"
-    opening = f"{{.{OPENING} lang={SENTINEL} dir=ltr}}"  # a span, as an empty one before its text (pandoc
-    marked = mark_language(segment, indent, SENTINEL, "ltr", opening=True)  # reads that many times faster)
+    opening = f"{{.{OPENING} lang={SENTINEL} dir=ltr}}"  # a span: an empty one before its text
+    marked = mark_language(segment, indent, SENTINEL, "ltr")
     if opening in marked:
         return marked.replace(opening, f"{{.{OPENING} .{MARK}{number}}}")
     if attrs in marked:
@@ -134,7 +134,7 @@ def preview_edition(project: Project, edition: Edition) -> tuple[Edition, dict[i
             marked = text
         if translated is None and not edition.is_source:
             marked = mark_language(dataclasses.replace(segment, text=marked), slot.indent, source_language,
-                                   source_direction, opening=True)
+                                   source_direction)
         return marked
 
     body = reassemble(pub.document, text_of)

@@ -153,7 +153,7 @@ def test_marking_every_segment_keeps_the_document_structure(root):
 
 @pytest.mark.parametrize("known", PUBLICATIONS, ids=[p.slug for p in PUBLICATIONS])
 def test_an_opening_span_parses_to_the_bracketed_span(known, monkeypatch):
-    """mark_language's `opening` form (`[]{.pubpipe-span lang=en dir=ltr}text`, closed after the parse by
+    """mark_language's opening form (`[]{.pubpipe-span lang=en dir=ltr}text`, closed after the parse by
     spans_from_markers) gives the AST of the bracketed form (`[text]{lang=en dir=ltr}`) for every segment of
     every publication marked at once; pandoc reads it several times faster (a paragraph of 160 words: 1 ms
     against 10)."""
@@ -169,11 +169,10 @@ def test_an_opening_span_parses_to_the_bracketed_span(known, monkeypatch):
     publication, problems = load_publication(known.source)
     assert publication, problems
     spec = next(s for s in publication.editions if s.language.tag != publication.source_language)
-    real = editions.mark_language
-    monkeypatch.setattr(editions, "mark_language", lambda *args, opening: real(*args, opening=False))
-    bracketed = editions.make_edition(publication, spec, Translations(None, None)).body
-    monkeypatch.setattr(editions, "mark_language", real)
     opening = editions.make_edition(publication, spec, Translations(None, None)).body  # as the build marks
+    real = editions.mark_language
+    monkeypatch.setattr(editions, "mark_language", lambda *args: real(*args, bracketed=True))
+    bracketed = editions.make_edition(publication, spec, Translations(None, None)).body
     assert editions.OPENING in opening and editions.OPENING not in bracketed
 
     def blocks(markdown: str) -> list:

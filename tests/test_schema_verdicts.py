@@ -1,4 +1,4 @@
-"""Schema verdicts remembered by content (source/schema.remember_verdicts): a run whose sources did not change
+"""Schema verdicts remembered by content (source/schema.verdicts_remembered_in): a run whose sources did not change
 neither imports jsonschema nor builds a validator, and gives the same diagnostics, errors included."""
 
 from __future__ import annotations

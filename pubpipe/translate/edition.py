@@ -91,13 +91,13 @@ BLOCK_KINDS = {"formula", "figure", "block-quote"}
 DEFINITION_LINE = re.compile(r"(?P<marker>[:~][ \t]+)(?P<text>.*)")
 
 
-# The class of an empty span that stands for a span around the rest of its inline list (render/pandoc_ast.
-# spans_from_markers makes it one after the parse): pandoc reads `[text]{...}` in a time that grows faster than
+# The class of an empty span that stands for a span around the rest of its inline list (mark_language writes
+# it, render/pandoc_ast.spans_from_markers makes it one after the parse): pandoc reads `[text]{...}` in a time that grows faster than
 # the text (a paragraph of 160 words, 10 ms instead of 1), `[]{...}text` in the time of the text.
 OPENING = "pubpipe-span"
 
 
-def mark_language(segment: Segment, indent: str, lang: str, direction: str, opening: bool = False) -> str:
+def mark_language(segment: Segment, indent: str, lang: str, direction: str, bracketed: bool = False) -> str:
     """The source text of a fallback segment, marked as being in the source language.
 
     Inline content is wrapped in a bracketed span (after a heading's `#`, a list marker or a table
@@ -106,12 +106,14 @@ def mark_language(segment: Segment, indent: str, lang: str, direction: str, open
     level goes into a div. What cannot be wrapped
     without changing its structure is left as it was: a block nested in a list or a footnote, a
     paragraph of several blocks, and a table (a div between it and its caption, a segment of its
-    own, would part them). With `opening`, a span is written as an empty one of class OPENING before its
-    text (`[]{.pubpipe-span lang=en dir=ltr}text`), for spans_from_markers to close after the parse.
+    own, would part them). A span is written as an empty one of class OPENING before its text
+    (`[]{.pubpipe-span lang=en dir=ltr}text`), which render/pandoc_ast.spans_from_markers closes after the
+    parse; `bracketed` writes the plain form pandoc reads slowly (`[text]{lang=en dir=ltr}`), the reference
+    tests/test_fallback.py holds this one to.
     """
     text = segment.text
     attrs = f"{{lang={lang} dir={direction}}}"
-    span = (lambda inner: f"[]{{.{OPENING} {attrs[1:]}{inner}") if opening else (lambda inner: f"[{inner}]{attrs}")
+    span = (lambda inner: f"[{inner}]{attrs}") if bracketed else (lambda inner: f"[]{{.{OPENING} {attrs[1:]}{inner}")
     if not text.strip():
         return text
     if segment.kind in BLOCK_KINDS or (segment.kind == "paragraph" and text.lstrip().startswith("![")):
@@ -176,8 +178,7 @@ def make_edition(publication: Publication, spec: EditionSpec, translations: Tran
         text = translate(segment)
         if text is not None or source:
             return text
-        return mark_language(segment, indents.get(id(segment), ""), publication.source_language, source_direction,
-                             opening=True)
+        return mark_language(segment, indents.get(id(segment), ""), publication.source_language, source_direction)
 
     body = reassemble(publication.document, translate_or_mark)
     return Edition(publication, spec, strings, body, tuple(fallbacks), len(publication.segments), translations)
