@@ -14,6 +14,7 @@ import html
 import re
 from typing import Any
 
+from pubpipe.render.figures import LEAVES
 from pubpipe.source.formulas import reading
 
 FORMULA = "formula"
@@ -26,7 +27,8 @@ def alt_of(attr: list) -> str | None:
 def with_alt_text(node: Any, alt: str | None = None) -> Any:
     """A copy of the (sanitized) AST in which every Math node is a span.formula carrying its alt text."""
     if isinstance(node, list):
-        return [with_alt_text(child, alt) for child in node]
+        return [child if type(child) is dict and child.get("t") in LEAVES else with_alt_text(child, alt)
+                for child in node]
     if not isinstance(node, dict):
         return node
     kind = node.get("t")
@@ -237,7 +239,7 @@ def for_docx(ast: dict, direction: str, measure=None, size_pt: float = 10.5,
 
     def walk(node):
         if isinstance(node, list):
-            return [walk(child) for child in node]
+            return [child if type(child) is dict and child.get("t") in LEAVES else walk(child) for child in node]
         if not isinstance(node, dict):
             return node
         span = formula_span(node)

@@ -23,6 +23,7 @@ import pypandoc
 import yaml
 
 from pubpipe.render import figures, formulas
+from pubpipe.render.figures import LEAVES
 from pubpipe.source.languages import parse_language
 from pubpipe.translate.edition import OPENING, Edition
 
@@ -229,7 +230,7 @@ def spans_from_markers(node: Any) -> Any:
                 span = {"t": "Span", "c": [[ident, [c for c in classes if c != OPENING], keyvals],
                                            spans_from_markers(node[index + 1 :])]}
                 return [spans_from_markers(n) for n in node[:index]] + [span]
-        return [spans_from_markers(n) for n in node]
+        return [n if type(n) is dict and n.get("t") in LEAVES else spans_from_markers(n) for n in node]
     if isinstance(node, dict):
         return {key: spans_from_markers(value) for key, value in node.items()}
     return node
@@ -308,7 +309,7 @@ def isolate_latin_runs(node: Any) -> Any:
     with a dir attribute, DOCX writes them as left-to-right runs.
     """
     if isinstance(node, dict):
-        if node.get("t") in ("Math", "Code", "RawInline", "RawBlock", "CodeBlock"):
+        if node.get("t") in ("Math", "Code", "RawInline", "RawBlock", "CodeBlock") or node.get("t") in LEAVES:
             return node
         if node.get("t") in ("Div", "Span") and ["dir", "ltr"] in node["c"][0][2]:
             return node  # already left-to-right as a whole
@@ -349,7 +350,8 @@ def sanitize(node: Any, images: frozenset[str] = frozenset()) -> Any:
     id, classes and alt text; any other image becomes its description, as text.
     """
     if isinstance(node, list):
-        return [sanitize(n, images) for n in node if not _is_raw(n)]
+        return [n if type(n) is dict and n.get("t") in LEAVES else sanitize(n, images)
+                for n in node if not _is_raw(n)]
     if not isinstance(node, dict):
         return node
     kind = node.get("t")

@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 import typst
 
-from pubpipe.render.figures import clone, for_typst
+from pubpipe.render.figures import LEAVES, clone, for_typst
 from pubpipe.render.fonts import FontStack, font_book, stack_for
 from pubpipe.render.formulas import broken_tex, formula_span, mirrored_tex
 from pubpipe.render.html import CompiledTemplates
@@ -95,6 +95,9 @@ def with_typst_wrappers(ast: dict, direction: str = "ltr") -> dict:
         if isinstance(node, list):
             out = []
             for child in node:
+                if type(child) is dict and child.get("t") in LEAVES:
+                    out.append(child)
+                    continue
                 wrapper = typst_wrapper(child)
                 if not wrapper:
                     out.append(walk(child))
