@@ -106,6 +106,11 @@ def font_packages(languages: list[str]) -> list[str]:
     return sorted(p for p in set(packages) if p.startswith("fonts-"))
 
 
+# pubpipe is installed editable as a plain path in a .pth file: setuptools' default editable mode installs an
+# import hook instead, which every start of the venv's Python imports (22 -> 10 ms per start, measured)
+EDITABLE = ["--config-settings", "editable_mode=compat"]
+
+
 def ensure_venv(root: Path, extras: str) -> Path:
     venv = root / ".venv"
     python = venv / "bin" / "python"
@@ -114,13 +119,13 @@ def ensure_venv(root: Path, extras: str) -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pyproject = (root / "pyproject.toml").read_bytes()
     stamp = venv / f".installed-{extras or 'base'}"
-    digest = hashlib.sha256(pyproject).hexdigest()
+    digest = hashlib.sha256(pyproject + " ".join(EDITABLE).encode()).hexdigest()
     done = [s for s in (stamp, venv / ".installed-test") if s.exists() and s.read_text() == digest]
     if not done:  # the test install includes the base one
         target = f".[{extras}]" if extras else "."
         print(f"setting up: pip install -e '{target}' (pinned in pyproject.toml)", file=sys.stderr, flush=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", target],
-                       cwd=root, check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", target,
+                        *EDITABLE], cwd=root, check=True)
         stamp.write_text(digest)
     return python
 
@@ -150,6 +155,7 @@ def setup_key(root: Path, packages: list[str], for_tests: bool) -> str:
     """What a finished set-up depended on: the system packages asked for, pyproject.toml, the npm lock file."""
     lock = root / REFEREES / "package-lock.json"
     parts = [" ".join(sorted(packages)), hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest(),
+             " ".join(EDITABLE),
              hashlib.sha256(lock.read_bytes()).hexdigest() if for_tests and lock.exists() else "", sys.version]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
