@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 from pubpipe.diagnostics import Diagnostic
 from pubpipe.source.schema import validate
@@ -156,6 +155,7 @@ def export_tbx(glossary: Glossary, source_tag: str, target_tag: str) -> str:
     which Weblate shows as forbidden translations); then one per name never translated, marked
     `Translation needed: No` (Weblate's read-only terms). Only the glossary's file name is recorded, never a path.
     """
+    from xml.sax.saxutils import escape, quoteattr  # here: it imports urllib.request, 15 ms a build never needs
     header = (f"<martifHeader><fileDesc><sourceDesc><p>Generated from {escape(Path(glossary.path).name)}"
               f" ({escape(source_tag)} to {escape(target_tag)})</p></sourceDesc></fileDesc>"
               '<encodingDesc><p type="XCSURI">TBXBasicXCSV02.xcs</p></encodingDesc></martifHeader>')
