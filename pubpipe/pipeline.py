@@ -25,7 +25,7 @@ from pubpipe.release import graph, publish
 from pubpipe.release.cache import Store, code_digest, digest_json, tools_digest
 from pubpipe.release.keys import artifact_key, check_key
 from pubpipe.release.manifest import EditionResult, artifact_entry, merge_manifest, read_manifest
-from pubpipe.release.provenance import font_file_paths, remember_font_hashes
+from pubpipe.release.provenance import font_file_paths, remember_font_hashes, tool_versions
 from pubpipe.render import pandoc_ast
 from pubpipe.render.artifacts import CITATION_FORMATS, FORMATS, artifact_name
 from pubpipe.render.fonts import check_families, font_problems, missing_families, stack_for, uncovered
@@ -340,6 +340,8 @@ def _build(project: Project, langs, formats, slugs, strict, report, notice, prog
             if todo and not remember_font_hashes(project.root, fonts, compute=False):
                 # the provenance hashes 100 MB of fonts on a first build: in a worker, beside the parses
                 tasks.append(graph.Task(partial(hash_fonts, project.root, fonts)))
+            facts = len(tasks)  # the tool versions and the source commit (subprocesses): in a worker too
+            tasks.append(graph.Task(partial(provenance_facts, project)))
             for module in {module for job in todo for f in job.todo for module in RENDERERS.get(f, ())}:
                 importlib.import_module(module)  # once, here, before the workers fork
             if ahead is not None:
@@ -347,7 +349,7 @@ def _build(project: Project, langs, formats, slugs, strict, report, notice, prog
             outcomes = graph.run(tasks, graph.worker_count() if width(todo) > 1 else 1, progress)
         results, failures = gather(project, jobs, plan, outcomes, staging)
         raise_if_errors(failures)
-        manifest = merge_manifest(previous, loaded.publications, results, staging, project, epoch)
+        manifest = merge_manifest(previous, loaded.publications, results, staging, project, epoch, outcomes[facts])
         # [release helper] deposits, covers, manifest.json, index.html, feeds and SHA256SUMS (release/finish.py)
         finish(project.templates, staging, project.dist, manifest, store)
         if referees:  # stage 8: EPUBCheck, Ace, axe, Nu, qpdf, PDF/UA structure, LibreOffice, over the staging
@@ -551,6 +553,10 @@ def hash_fonts(root: Path, paths: list[str], emit) -> None:
     remember_font_hashes(root, paths)  # into build/cache/fonts/, where the manifest's provenance finds them
 
 
+def provenance_facts(project: Project, emit) -> dict:
+    return {"tools": tool_versions(), "commit": provenance.source_commit(project)}
+
+
 def parse_edition(project: Project, job: EditionJob, staging: Path, scratch: Path, emit) -> Parsed | graph.Failed:
     """Stage 5: the edition's one pandoc parse, and what its artifacts must carry."""
     edition = job.edition
@@ -631,9 +637,21 @@ def verify_artifact(project: Project, job: EditionJob, staging: Path, store: Sto
         return format_failure(project, edition, fmt, staging, exc)
     if not problems:  # only a verified artifact is cached
         store.put(rendered.key, {path.name: path.read_bytes() for path in written}, parsed.meta)
+        if fmt == "pdf" and edition.tag == edition.publication.source_language:
+            prepare_cover(written[0], store)
     emit(artifact_event("done", edition, fmt, str(written[0].relative_to(staging)), written[0].stat().st_size,
                         time.perf_counter() - rendered.started))
     return fmt, rendered.key, problems
+
+
+def prepare_cover(pdf: Path, store: Store) -> None:
+    """The publication's cover (page 1 of the source edition's PDF) rendered here, in a worker beside the
+    other artifacts, into the cache where finish() takes it instead of rendering it on one core at the end
+    (20 ms). A failure is finish()'s to report, with the build's other problems."""
+    from pubpipe.release.finish import cover_png
+
+    with contextlib.suppress(PipelineError):
+        cover_png(pdf, pdf, store)
 
 
 def format_failure(project: Project, edition: Edition, fmt: str, staging: Path, exc: Exception) -> graph.Failed:

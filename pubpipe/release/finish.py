@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from pubpipe.diagnostics import PipelineError, error
@@ -53,39 +54,45 @@ def cover_pdf(publication: dict) -> str | None:
     return next((a["path"] for e in editions for a in e["artifacts"] if a["format"] == "pdf"), None)
 
 
+def cover_png(pdf: Path, shown: Path, store: Store | None = None) -> bytes:
+    """Page 1 of `pdf` as a PNG, 320 px high (pdftoppm writes no date, so it is reproducible with the same
+    poppler). With `store`, remembered by the PDF's SHA-256 and the pdftoppm binary: a preview or a catalog
+    edit that leaves the PDF as it was does not render it again (50 ms). `shown`: the PDF as errors name it."""
+    program = shutil.which("pdftoppm")
+    if program is None:
+        raise PipelineError([error(shown, 1, "pdftoppm is not installed (Debian package poppler-utils); "
+                                             "it renders the cover thumbnails", "cover")])
+    tool = os.stat(program)
+    key = digest_json({"cover": [file_sha256(pdf), COVER_SIZE], "pdftoppm": [program, tool.st_size, tool.st_mtime_ns]})
+    remembered = store.get(key) if store is not None else None
+    data = remembered[0].get(COVER_NAME) if remembered is not None else None
+    if data is not None:
+        return data
+    with tempfile.TemporaryDirectory(prefix="pubpipe-cover-") as folder:
+        target = Path(folder) / COVER_NAME
+        done = subprocess.run(["pdftoppm", "-png", "-f", "1", "-l", "1", "-singlefile", "-scale-to",
+                               str(COVER_SIZE), str(pdf), str(target.with_suffix(""))], capture_output=True, text=True)
+        if done.returncode != 0 or not target.exists():
+            raise PipelineError([error(shown, 1, f"cannot render page 1 as the cover: "
+                                                 f"{' '.join(done.stderr.split())[:300]}", "cover")])
+        data = target.read_bytes()
+    if store is not None:
+        store.put(key, {COVER_NAME: data}, {})
+    return data
+
+
 def write_covers(staging: Path, dist: Path, manifest: dict, store: Store | None = None) -> None:
-    """dist/<slug>/cover.png, 320 px high, from page 1 of the PDF (pdftoppm writes no date, so it is
-    reproducible with the same poppler); no PDF built, no cover. With `store` (a build), a cover is
-    remembered by the PDF's SHA-256 and the pdftoppm binary: a preview or a catalog edit that leaves the
-    PDF as it was does not render it again (50 ms)."""
+    """dist/<slug>/cover.png, page 1 of the PDF (cover_png); no PDF built, no cover. A build renders the
+    source edition's cover in its worker, beside the other artifacts (pipeline.verify_artifact), and it is
+    taken from `store` here."""
     for publication in manifest["publications"]:
         publication.pop("cover", None)
         pdf = cover_pdf(publication)
         if pdf is None:
             continue
-        program = shutil.which("pdftoppm")
-        if program is None:
-            raise PipelineError([error(dist / pdf, 1, "pdftoppm is not installed (Debian package poppler-utils); "
-                                                      "it renders the cover thumbnails", "cover")])
         relative = f"{publication['slug']}/{COVER_NAME}"
-        target = staging / relative
-        tool = os.stat(program)
-        key = digest_json({"cover": [file_sha256(staging / pdf), COVER_SIZE],
-                           "pdftoppm": [program, tool.st_size, tool.st_mtime_ns]})
-        remembered = store.get(key) if store is not None else None
-        data = remembered[0].get(COVER_NAME) if remembered is not None else None
-        if data is not None:
-            target.write_bytes(data)
-        else:
-            done = subprocess.run(["pdftoppm", "-png", "-f", "1", "-l", "1", "-singlefile", "-scale-to",
-                                   str(COVER_SIZE), str(staging / pdf), str(target.with_suffix(""))],
-                                  capture_output=True, text=True)
-            if done.returncode != 0 or not target.exists():
-                raise PipelineError([error(dist / pdf, 1, f"cannot render page 1 as the cover: "
-                                                          f"{' '.join(done.stderr.split())[:300]}", "cover")])
-            data = target.read_bytes()
-            if store is not None:
-                store.put(key, {COVER_NAME: data}, {})
+        data = cover_png(staging / pdf, dist / pdf, store)
+        (staging / relative).write_bytes(data)
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")  # PNG IHDR
         source = next((e for e in publication["editions"] if any(a["path"] == pdf for a in e["artifacts"])), {})
         publication["cover"] = {"path": relative, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),

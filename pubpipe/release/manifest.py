@@ -53,12 +53,12 @@ def read_manifest(dist: Path) -> dict:
 
 
 def merge_manifest(previous: dict, publications: list[Publication], results: dict[str, list[EditionResult]],
-                   dist: Path, project=None, epoch: int | None = None) -> dict:
+                   dist: Path, project=None, epoch: int | None = None, facts: dict | None = None) -> dict:
     """New results replace old ones; editions not rebuilt this time keep their entries if their files exist.
 
     Publications not loaded this time (a build of `--publication X`) keep their previous entries, in the
     previous order, with the editions whose files are still there. With `project` and `epoch`, the release
-    provenance is added (release/provenance.py).
+    provenance is added (release/provenance.py), with `facts` if a worker has gathered them already.
     """
     old = {p["slug"]: {e["lang"]: e for e in p.get("editions", [])} for p in previous.get("publications", [])}
     loaded = {publication.slug for publication in publications}
@@ -80,5 +80,5 @@ def merge_manifest(previous: dict, publications: list[Publication], results: dic
     if project is not None and epoch is not None:
         from pubpipe.release.provenance import annotate
 
-        manifest = annotate(manifest, project, epoch)
+        manifest = annotate(manifest, project, epoch, facts)
     return manifest

@@ -99,13 +99,14 @@ def artifact_inputs(slug: str, tag: str, fmt: str, epoch: int, inputs: dict[str,
                           "tools": tools, "fonts": font_files([tag]) if fmt in EMBEDS_FONTS else {}})
 
 
-def annotate(manifest: dict, project, epoch: int) -> dict:
-    """Add the release provenance to a manifest: top level, per edition and per artifact."""
+def annotate(manifest: dict, project, epoch: int, facts: dict | None = None) -> dict:
+    """Add the release provenance to a manifest: top level, per edition and per artifact. `facts`: the tool
+    versions and the source commit ({"tools", "commit"}), when a build's worker has asked for them already."""
     pdf_tags = sorted({e["lang"] for p in manifest["publications"] for e in p["editions"]
                        if any(a["format"] == "pdf" for a in e["artifacts"])})
     remember_font_hashes(project.root, font_file_paths([e["lang"] for p in manifest["publications"]
                                                         for e in p["editions"]]))
-    tools = tool_versions()
+    tools = facts["tools"] if facts else tool_versions()
     for publication in manifest["publications"]:
         for edition in publication["editions"]:
             edition["catalog_revision"] = catalog_revision(project.root, edition.get("inputs", {}),
@@ -113,7 +114,7 @@ def annotate(manifest: dict, project, epoch: int) -> dict:
             for artifact in edition["artifacts"]:
                 artifact["inputs"] = artifact_inputs(publication["slug"], edition["lang"], artifact["format"],
                                                      epoch, edition.get("inputs", {}), tools)
-    commit = source_commit(project)
+    commit = facts["commit"] if facts else source_commit(project)
     manifest["provenance"] = {"source_commit": commit["commit"], "tree_clean": commit["clean"],
                               "source_date_epoch": epoch, "tools": tools, "fonts": font_files(pdf_tags)}
     return manifest

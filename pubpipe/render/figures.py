@@ -90,8 +90,11 @@ def _images(node) -> list[dict]:
         if type(item) is list:
             pending.extend(reversed(item))
         elif type(item) is dict:
-            if item.get("t") == "Image":
+            kind = item.get("t")
+            if kind == "Image":
                 found.append(item)
+            elif kind in LEAVES:
+                continue
             pending.extend(reversed(item.values()))
     return found
 
