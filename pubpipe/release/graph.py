@@ -75,6 +75,7 @@ def run(tasks: list[Task], jobs: int, on_event: Emit) -> list:
             failed = next((r for r in inputs if isinstance(r, Failed)), None)
             results[index] = failed or task.work(on_event, *inputs)
         return [results[index] for index in range(len(tasks))]
+    import gc
     import multiprocessing  # here: a build asks how many workers before it loads anything (15 ms of import)
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -82,6 +83,7 @@ def run(tasks: list[Task], jobs: int, on_event: Emit) -> list:
     events = context.Queue()
     _WORK[:] = [(tasks, events)]
     waiting = dict(enumerate(tasks))
+    gc.freeze()  # what the workers inherit is never collected there: no full collection walks it, page by page
     try:
         with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context) as pool:
             pending: dict = {}
@@ -105,6 +107,7 @@ def run(tasks: list[Task], jobs: int, on_event: Emit) -> list:
                     results[pending.pop(future)] = future.result()
         _drain(events, on_event)
     finally:
+        gc.unfreeze()
         _WORK.clear()
         events.close()
     return [results[index] for index in range(len(tasks))]

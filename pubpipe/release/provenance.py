@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import re
-from importlib import metadata
 from pathlib import Path
 
 from pubpipe.release.cache import Store, digest_json, font_identity
@@ -29,6 +27,9 @@ REVISION = re.compile(r'^"PO-Revision-Date: *([^\\"]*)', re.M)
 
 
 def tool_versions() -> dict[str, str]:
+    import platform  # here: asked by one worker per build (pipeline.provenance_facts), not at start-up
+    from importlib import metadata
+
     import babel
     import pypandoc
 
