@@ -9,8 +9,15 @@ The first run installs what is missing (system fonts, a virtual environment
 in .venv/ with the pinned packages); later runs skip that.
 """
 
+import gc
 import sys
 from pathlib import Path
+
+# A build allocates containers by the million (pandoc ASTs are JSON trees) and frees nearly all of them by
+# reference counting: a young-generation collection every 700 allocations (Python's default) found little and
+# cost 30 ms in the main process alone. Every 100 000, the collector stays a safety net for real cycles
+# (cold build: -2% wall and CPU, peak memory +2 MiB).
+gc.set_threshold(100_000, 10, 10)
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
