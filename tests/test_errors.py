@@ -152,7 +152,8 @@ def test_the_command_line_leaves_with_its_output_whole_and_its_status(tmp_path):
     """build.py ends with os._exit after the atexit handlers (cli.leave): what it printed into a pipe (block
     buffered) must all arrive, an atexit handler must still run, and the exit status must be the command's."""
     listing = subprocess.run([sys.executable, str(ROOT / "build.py"), "shards", "--json"], cwd=ROOT,
-                             capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "", "PUBPIPE_IN_VENV": "1"})
+                             capture_output=True, text=True,
+                             env={**os.environ, "PYTHONUNBUFFERED": "", "PUBPIPE_IN_VENV": "1"})
     assert listing.returncode == 0, listing.stderr
     assert json.loads(listing.stdout)["include"], "the JSON printed into the pipe arrived whole"
     marker = tmp_path / "atexit-ran"

@@ -204,7 +204,8 @@ def main() -> int:
         floor_samples = results.pop("floor")
         floor_wall = statistics.median(w for w, _cpu in floor_samples)
         floor_cpu = statistics.median(cpu for _w, cpu in floor_samples)
-        ratios = [cold[0] / wall for (wall, _cpu), cold in zip(floor_samples, results["cold full build (empty cache)"])]
+        colds = results["cold full build (empty cache)"]
+        ratios = [cold[0] / wall for (wall, _cpu), cold in zip(floor_samples, colds, strict=True)]
         for _ in range(runs):
             clean(project)
             results.setdefault("cold full build, serial (PUBPIPE_JOBS=1)", []).append(

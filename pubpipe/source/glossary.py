@@ -71,7 +71,7 @@ class Glossary:
         """Messages for each required rendering missing from `target` (counted per occurrence in `source`),
         each forbidden rendering used for a term of the source, and each fixed name absent from `target`."""
         folded = plain_text(target).casefold()
-        for term, needed in zip(self.terms, self._occurrences(source)):
+        for term, needed in zip(self.terms, self._occurrences(source), strict=True):
             if not needed:
                 continue
             wanted = term.renderings.get(tag)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
@@ -79,7 +79,7 @@ def parse_language(tag: str) -> Language:
     return _language(tag)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _language(tag: str) -> Language:
     """Once per tag and process: a build asks about the same few tags 80 times, and CLDR's native name
     costs half a millisecond each (a failure, a ValueError, is not remembered: it is raised again)."""

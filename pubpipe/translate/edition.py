@@ -92,8 +92,9 @@ DEFINITION_LINE = re.compile(r"(?P<marker>[:~][ \t]+)(?P<text>.*)")
 
 
 # The class of an empty span that stands for a span around the rest of its inline list (mark_language writes
-# it, render/pandoc_ast.spans_from_markers makes it one after the parse): pandoc reads `[text]{...}` in a time that grows faster than
-# the text (a paragraph of 160 words, 10 ms instead of 1), `[]{...}text` in the time of the text.
+# it, render/pandoc_ast.spans_from_markers makes it one after the parse): pandoc reads `[text]{...}` in a time
+# that grows faster than the text (a paragraph of 160 words, 10 ms instead of 1), `[]{...}text` in the time of
+# the text.
 OPENING = "pubpipe-span"
 
 
