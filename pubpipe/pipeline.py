@@ -25,7 +25,7 @@ from pubpipe.release import graph, publish
 from pubpipe.release.cache import Store, code_digest, digest_json, tools_digest
 from pubpipe.release.keys import artifact_key, check_key
 from pubpipe.release.manifest import EditionResult, artifact_entry, merge_manifest, read_manifest
-from pubpipe.release.provenance import font_file_paths, remember_font_hashes, tool_versions
+from pubpipe.release.provenance import font_file_paths, release_facts, remember_font_hashes
 from pubpipe.render import pandoc_ast
 from pubpipe.render.artifacts import CITATION_FORMATS, FORMATS, artifact_name
 from pubpipe.render.fonts import check_families, font_problems, missing_families, stack_for, uncovered
@@ -554,7 +554,7 @@ def hash_fonts(root: Path, paths: list[str], emit) -> None:
 
 
 def provenance_facts(project: Project, emit) -> dict:
-    return {"tools": tool_versions(), "commit": provenance.source_commit(project)}
+    return release_facts(project)
 
 
 def parse_edition(project: Project, job: EditionJob, staging: Path, scratch: Path, emit) -> Parsed | graph.Failed:
@@ -637,8 +637,8 @@ def verify_artifact(project: Project, job: EditionJob, staging: Path, store: Sto
         return format_failure(project, edition, fmt, staging, exc)
     if not problems:  # only a verified artifact is cached
         store.put(rendered.key, {path.name: path.read_bytes() for path in written}, parsed.meta)
-        if fmt == "pdf" and edition.tag == edition.publication.source_language:
-            prepare_cover(written[0], store)
+        if fmt == "pdf" and edition.tag == edition.publication.source_language:  # finish.cover_pdf's first
+            prepare_cover(written[0], store)  # choice; for another edition's PDF, finish renders the cover
     emit(artifact_event("done", edition, fmt, str(written[0].relative_to(staging)), written[0].stat().st_size,
                         time.perf_counter() - rendered.started))
     return fmt, rendered.key, problems

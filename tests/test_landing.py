@@ -260,18 +260,28 @@ def test_a_cover_is_rendered_again_only_when_its_pdf_changed(publication, tmp_pa
     assert main(["--quiet"], root) == 0
     cover = root / "dist" / publication.slug / "cover.png"
     before = cover.read_bytes()
-    runs = []
-    real_run = subprocess.run
+    runs, rendered_at, finishing = [], [], []
+    real_run, real_write_covers = subprocess.run, finish.write_covers
     def counted(args, *more, **options):
         if args[0] == "pdftoppm":  # the module is everyone's: git and pandoc go through here too
             runs.append(args[0])
+            rendered_at.append("finish" if finishing else "pdf task")
         return real_run(args, *more, **options)
 
+    def write_covers(*args, **options):  # the landing page's step, at the end of a build
+        finishing.append(True)
+        try:
+            return real_write_covers(*args, **options)
+        finally:
+            finishing.clear()
+
     monkeypatch.setattr(finish.subprocess, "run", counted)
+    monkeypatch.setattr(finish, "write_covers", write_covers)
     monkeypatch.setenv("PUBPIPE_JOBS", "1")  # the PDF's worker renders the cover: here, in this process, counted
     assert main(["--quiet", "--format", "html"], root) == 0
     assert runs == [] and cover.read_bytes() == before
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(EPOCH) + 86400))
     assert main(["--quiet", "--format", "pdf"], root) == 0
     assert runs == ["pdftoppm"]
+    assert rendered_at == ["pdf task"], "the source edition's PDF task renders the cover, before the landing page"
     assert cover.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

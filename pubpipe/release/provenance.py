@@ -27,7 +27,7 @@ REVISION = re.compile(r'^"PO-Revision-Date: *([^\\"]*)', re.M)
 
 
 def tool_versions() -> dict[str, str]:
-    import platform  # here: asked by one worker per build (pipeline.provenance_facts), not at start-up
+    import platform  # here: asked by one worker per build (release_facts), not at start-up
     from importlib import metadata
 
     import babel
@@ -100,14 +100,21 @@ def artifact_inputs(slug: str, tag: str, fmt: str, epoch: int, inputs: dict[str,
                           "tools": tools, "fonts": font_files([tag]) if fmt in EMBEDS_FONTS else {}})
 
 
+def release_facts(project) -> dict:
+    """What the provenance asks of other programs (`pandoc --version`, git): a build asks it in a worker,
+    beside the artifacts, rather than on one core after them."""
+    return {"tools": tool_versions(), "commit": source_commit(project)}
+
+
 def annotate(manifest: dict, project, epoch: int, facts: dict | None = None) -> dict:
-    """Add the release provenance to a manifest: top level, per edition and per artifact. `facts`: the tool
-    versions and the source commit ({"tools", "commit"}), when a build's worker has asked for them already."""
+    """Add the release provenance to a manifest: top level, per edition and per artifact. `facts`: what
+    release_facts gave, when a build's worker has asked already."""
+    facts = facts or release_facts(project)
     pdf_tags = sorted({e["lang"] for p in manifest["publications"] for e in p["editions"]
                        if any(a["format"] == "pdf" for a in e["artifacts"])})
     remember_font_hashes(project.root, font_file_paths([e["lang"] for p in manifest["publications"]
                                                         for e in p["editions"]]))
-    tools = facts["tools"] if facts else tool_versions()
+    tools = facts["tools"]
     for publication in manifest["publications"]:
         for edition in publication["editions"]:
             edition["catalog_revision"] = catalog_revision(project.root, edition.get("inputs", {}),
@@ -115,7 +122,7 @@ def annotate(manifest: dict, project, epoch: int, facts: dict | None = None) -> 
             for artifact in edition["artifacts"]:
                 artifact["inputs"] = artifact_inputs(publication["slug"], edition["lang"], artifact["format"],
                                                      epoch, edition.get("inputs", {}), tools)
-    commit = facts["commit"] if facts else source_commit(project)
+    commit = facts["commit"]
     manifest["provenance"] = {"source_commit": commit["commit"], "tree_clean": commit["clean"],
                               "source_date_epoch": epoch, "tools": tools, "fonts": font_files(pdf_tags)}
     return manifest

@@ -301,6 +301,10 @@ def _split_str(node: dict) -> list[dict]:
     return out
 
 
+UNSPLIT = frozenset({"Math", "Code", "RawInline", "RawBlock", "CodeBlock"}) | LEAVES  # isolate_latin_runs keeps
+# these as they are: code and formulas are left-to-right already; a leaf is split by the list that holds it
+
+
 def isolate_latin_runs(node: Any) -> Any:
     """In right-to-left text, wrap each run of Latin-script words in a left-to-right span.
 
@@ -309,7 +313,7 @@ def isolate_latin_runs(node: Any) -> Any:
     with a dir attribute, DOCX writes them as left-to-right runs.
     """
     if isinstance(node, dict):
-        if node.get("t") in ("Math", "Code", "RawInline", "RawBlock", "CodeBlock") or node.get("t") in LEAVES:
+        if node.get("t") in UNSPLIT:
             return node
         if node.get("t") in ("Div", "Span") and ["dir", "ltr"] in node["c"][0][2]:
             return node  # already left-to-right as a whole
