@@ -11,7 +11,8 @@ time, the CPU time (user + system, the build and its workers), CPU/wall (above
 1 means more than one core worked) and the peak resident memory of the
 largest process (wait4's ru_maxrss). The engine floor is the bare pandoc and
 Typst work of a full build, recorded from one build and replayed alone on as
-many processes as there are cores; floor and cold build run in turn, round by
+many processes as there are cores, after Typst's one font scan (the build's
+main process scans once before its workers fork; so does the replay); floor and cold build run in turn, round by
 round, and the ratio is also given per round (this machine's speed drifts by a
 third within an hour, so a floor measured minutes before the builds skews it). PUBPIPE_GRAPH=edition runs one task per
 edition (parse, then its formats in turn) instead of the default graph
@@ -108,15 +109,12 @@ Path(sys.argv[2]).write_bytes(pickle.dumps(calls))
 '''
 
 REPLAYER = r'''
-import os, pickle, subprocess, sys, tempfile, time
+import multiprocessing, os, pickle, subprocess, sys, tempfile, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 import pypandoc, typst
 
 FONTS = []
-
-def scan_fonts():
-    FONTS.append(typst.Fonts())  # once per worker, before the clock starts, as the build does once per process
 
 def replay(call):
     if call[0] == "typst":
@@ -134,19 +132,17 @@ def replay(call):
             command.append(f"--output={scratch}/out")
         subprocess.run(command, input=source.encode(), check=True, capture_output=True)
 
-def warm(_):
-    time.sleep(0.3)  # every worker takes one: each has scanned its fonts before the clock starts
-    return os.getpid()
-
 if __name__ == "__main__":
     calls = pickle.loads(Path(sys.argv[1]).read_bytes())
     typst_calls = [c for c in calls if c[0] == "typst"]
     calls.sort(key=lambda c: c[0] != "typst")  # the longest first
-    with ProcessPoolExecutor(int(sys.argv[2]), initializer=scan_fonts) as pool:
-        list(pool.map(warm, range(int(sys.argv[2]))))
-        started = time.perf_counter()
+    started = time.perf_counter()
+    # Typst's font discovery, once, then the workers fork and inherit it: what the build does (its main
+    # process scans before its workers fork), and work no Typst compile can skip
+    FONTS.append(typst.Fonts())
+    with ProcessPoolExecutor(int(sys.argv[2]), mp_context=multiprocessing.get_context("fork")) as pool:
         list(pool.map(replay, calls))
-        print(time.perf_counter() - started, len(calls) - len(typst_calls), len(typst_calls))
+    print(time.perf_counter() - started, len(calls) - len(typst_calls), len(typst_calls))
 '''
 
 
