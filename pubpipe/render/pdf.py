@@ -17,7 +17,7 @@ from pubpipe.render.figures import LEAVES, clone, for_typst
 from pubpipe.render.fonts import FontStack, font_book, stack_for
 from pubpipe.render.formulas import broken_tex, formula_span, mirrored_tex
 from pubpipe.render.html import CompiledTemplates
-from pubpipe.render.pandoc_ast import stringify, write
+from pubpipe.render.pandoc_ast import ast_json, stringify, write
 from pubpipe.source.formulas import reading
 from pubpipe.translate.edition import Edition
 
@@ -164,7 +164,7 @@ def typst_source(edition: Edition, ast: dict, templates: Path, context: dict, ui
     marked = with_typst_wrappers(pictured, edition.language.direction)
     body = write(with_block_directions(marked, edition.language.direction), "typst-citations", ["--wrap=none"])
     # the stack from everything the PDF prints (body, notices, references, metadata): the AST's strings
-    stack: FontStack = stack_for(edition.language, json.dumps(ast, ensure_ascii=False))
+    stack: FontStack = stack_for(edition.language, ast_json(ast))
     return _environment(templates, ui).get_template("brief.typ.j2").render(
         body=body,
         body_fonts=typst_fonts(stack.body, stack.latin_in_cjk),
