@@ -14,9 +14,9 @@ from pubpipe.pipeline import edition_ast, load
 from pubpipe.render.page import page_context
 from pubpipe.render.pdf import typst_source
 from pubpipe.source.project import Project
-from pubpipe.verify.readback import epub_documents
+from pubpipe.verify.readback import epub_documents, squash
 
-from .conftest import PUBLICATIONS, SLUG, artifact, catalog_file, copy_project
+from .conftest import PUBLICATIONS, SLUG, artifact, catalog_file, copy_project, publication_project
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 PARAGRAPH = "In this brief, “pastoralism” means systems of livestock herding"
@@ -179,3 +179,28 @@ def test_an_opening_span_parses_to_the_bracketed_span(known, monkeypatch):
         return json.loads(pypandoc.convert_text(markdown, "json", format=READER, verify_format=False))["blocks"]
 
     assert spans_from_markers(blocks(opening)) == blocks(bracketed)
+
+
+@pytest.mark.parametrize("known", PUBLICATIONS, ids=[p.slug for p in PUBLICATIONS])
+def test_a_new_right_to_left_edition_with_nothing_translated_builds_whole(known, tmp_path):
+    """The day a right-to-left language is added and its catalog is still empty, everything falls back: the
+    label and the author's name are one run of Latin words, isolated in one left-to-right span. The suggested
+    citation the gate expects (and the manifest records) keeps the author's name: only the label goes."""
+    import json
+
+    root = publication_project(known, tmp_path)
+    metadata = root / "content" / known.slug / "publication.yaml"
+    text = metadata.read_text(encoding="utf-8")
+    if not re.search(r"^  fa:", text, re.M):
+        text = re.sub(r"^languages:\n", "languages:\n  fa: {status: draft}\n", text, count=1, flags=re.M)
+        metadata.write_text(text, encoding="utf-8")
+    catalog_file(root, "fa", known.slug).unlink(missing_ok=True)
+    assert main(["update"], root) == 0
+    assert main(["--quiet", "--lang", "fa"], root) == 0  # the gate read every artifact back against it
+    manifest = json.loads((root / "dist" / "manifest.json").read_text(encoding="utf-8"))
+    edition = next(e for p in manifest["publications"] if p["slug"] == known.slug for e in p["editions"]
+                   if e["lang"] == "fa")
+    assert edition["fallbacks"] > 0 and edition["dir"] == "rtl"
+    cited, record = squash(edition["suggested_citation"]), edition["record"]
+    assert squash(record["author"] or record["persons"][0][0]) in cited
+    assert squash(record["publisher"]) in cited

@@ -427,9 +427,19 @@ def suggested_citation(ast: dict) -> str:
     """The suggested citation as plain text (for the manifest and the read-back checks)."""
     found = _find_div(ast["blocks"], "suggested-citation")
     blocks, index = found
-    inlines = blocks[index]["c"][1][0]["c"]
-    # drop the bold label (and the space after it)
-    return stringify(inlines[1:]).strip()
+    return stringify(_without_label(blocks[index]["c"][1][0]["c"])).strip()
+
+
+def _without_label(inlines: list) -> list:
+    """The block's inlines less the bold label that leads them, also where the label is the first thing in a
+    span: in a right-to-left edition whose label and author fall back to the source language, isolate_latin_runs
+    puts one left-to-right span around the label and the Latin words after it (the author's name)."""
+    first = inlines[0] if inlines else None
+    if isinstance(first, dict) and first.get("t") == "Strong":
+        return inlines[1:]
+    if isinstance(first, dict) and first.get("t") == "Span":
+        return [{"t": "Span", "c": [first["c"][0], _without_label(first["c"][1])]}, *inlines[1:]]
+    return inlines  # no label where it should be: kept, so the gate shows it rather than losing a word
 
 
 def reference_entry(ast: dict, key: str) -> str:
