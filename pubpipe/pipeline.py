@@ -340,7 +340,7 @@ def _build(project: Project, langs, formats, slugs, strict, report, notice, prog
             if todo and not remember_font_hashes(project.root, fonts, compute=False):
                 # the provenance hashes 100 MB of fonts on a first build: in a worker, beside the parses
                 tasks.append(graph.Task(partial(hash_fonts, project.root, fonts)))
-            facts = len(tasks)  # the tool versions and the source commit (subprocesses): in a worker too
+            facts_task = len(tasks)  # the tool versions and the source commit (subprocesses): in a worker too
             tasks.append(graph.Task(partial(provenance_facts, project)))
             for module in {module for job in todo for f in job.todo for module in RENDERERS.get(f, ())}:
                 importlib.import_module(module)  # once, here, before the workers fork
@@ -349,7 +349,7 @@ def _build(project: Project, langs, formats, slugs, strict, report, notice, prog
             outcomes = graph.run(tasks, graph.worker_count() if width(todo) > 1 else 1, progress)
         results, failures = gather(project, jobs, plan, outcomes, staging)
         raise_if_errors(failures)
-        manifest = merge_manifest(previous, loaded.publications, results, staging, project, epoch, outcomes[facts])
+        manifest = merge_manifest(previous, loaded.publications, results, staging, project, epoch, outcomes[facts_task])
         # [release helper] deposits, covers, manifest.json, index.html, feeds and SHA256SUMS (release/finish.py)
         finish(project.templates, staging, project.dist, manifest, store)
         if referees:  # stage 8: EPUBCheck, Ace, axe, Nu, qpdf, PDF/UA structure, LibreOffice, over the staging

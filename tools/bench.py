@@ -12,8 +12,8 @@ time, the CPU time (user + system, the build and its workers), CPU/wall (above
 largest process (wait4's ru_maxrss). The engine floor is the bare pandoc and
 Typst work of a full build, recorded from one build and replayed alone on as
 many processes as there are cores, after Typst's one font scan (the build's
-main process scans once before its workers fork; so does the replay); floor and cold build run in turn, round by
-round, and the ratio is also given per round (this machine's speed drifts by a
+main process scans once before its workers fork; so does the replay); floor
+and cold build run in turn, round by round, and the ratio is also given per round (this machine's speed drifts by a
 third within an hour, so a floor measured minutes before the builds skews it). PUBPIPE_GRAPH=edition runs one task per
 edition (parse, then its formats in turn) instead of the default graph
 (a parse task per edition, then one task per format, the page last), to
@@ -98,7 +98,7 @@ def convert_text(source, to, format=None, extra_args=(), outputfile=None, sandbo
     calls.append(("pandoc", source, to, format, list(extra_args or ()), bool(outputfile), sandbox, files))
     return real_convert(source, to, format=format, extra_args=extra_args, outputfile=outputfile, sandbox=sandbox, **kw)
 def compile(source, **kw):
-    # the build passes its process's scanned font book (typst.Fonts), as the replay does in each worker
+    # the build passes the font book (typst.Fonts) its main process scanned; the replay scans once too
     calls.append(("typst", source, {k: v for k, v in kw.items() if k != "font_paths"}))
     return real_compile(source, **kw)
 pypandoc.convert_text, typst.compile = convert_text, compile
@@ -109,7 +109,7 @@ Path(sys.argv[2]).write_bytes(pickle.dumps(calls))
 '''
 
 REPLAYER = r'''
-import multiprocessing, os, pickle, subprocess, sys, tempfile, time
+import multiprocessing, pickle, subprocess, sys, tempfile, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 import pypandoc, typst

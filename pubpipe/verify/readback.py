@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import subprocess
+import threading
 import unicodedata
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -104,6 +105,7 @@ def read_text(path: Path) -> str:
 _DROPPED: set[str] = set()  # every character squash has seen that is not a letter, mark or digit
 _SEEN: set[str] = set()
 _DROP = re.compile("(?!)")  # runs of _DROPPED: matches nothing until squash has seen one
+_LEARNING = threading.Lock()  # a character enters _SEEN only once _DROP drops it, whichever thread asks first
 
 
 def squash(text: str) -> str:
@@ -120,11 +122,12 @@ def squash(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     new = set(text) - _SEEN
     if new:
-        _SEEN.update(new)
-        dropped = {ch for ch in new if unicodedata.category(ch)[0] not in "LNM"}
-        if dropped:
-            _DROPPED.update(dropped)
-            _DROP = re.compile("[" + "".join(map(re.escape, sorted(_DROPPED))) + "]+")
+        with _LEARNING:
+            dropped = {ch for ch in new if unicodedata.category(ch)[0] not in "LNM"} - _DROPPED
+            if dropped:
+                _DROPPED.update(dropped)
+                _DROP = re.compile("[" + "".join(map(re.escape, sorted(_DROPPED))) + "]+")
+            _SEEN.update(new)
     return _DROP.sub("", text)
 
 
