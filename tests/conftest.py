@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,27 @@ def replace_in(path: Path, old: str, new: str) -> None:
 
 def catalog_file(project: Path, lang: str, domain: str = SLUG) -> Path:
     return project / "locales" / lang / "LC_MESSAGES" / f"{domain}.po"
+
+
+# New languages, one of each kind, the first of each that a publication does not declare: one left to right
+# for which pandoc has no terms (Swahili, else Hausa), one right to left (Persian, else Pashto).
+NEW_LANGUAGES = (("sw", "ha"), ("fa", "ps"))
+
+
+def add_empty_editions(project: Path, slug: str, kinds: tuple[tuple[str, ...], ...] = NEW_LANGUAGES) -> list[str]:
+    """The day a language is added: for each kind, the first tag the publication does not declare becomes a draft
+    edition with nothing translated (no catalog, content or ui, until `update` makes them empty). The tags added."""
+    metadata = project / "content" / slug / "publication.yaml"
+    text = metadata.read_text(encoding="utf-8")
+    added = [next(tag for tag in tags if not re.search(rf"^  {re.escape(tag)}:", text, re.M)) for tags in kinds]
+    declared = "".join(f"  {tag}: {{status: draft}}\n" for tag in added)
+    text, count = re.subn(r"^languages:\n", lambda m: m.group(0) + declared, text, count=1, flags=re.M)
+    assert count == 1, f"no languages: block in {metadata}"
+    metadata.write_text(text, encoding="utf-8")
+    for tag in added:
+        for domain in (slug, "ui"):
+            catalog_file(project, tag, domain).unlink(missing_ok=True)
+    return added
 
 
 # Every publication the tests know: those of content/, and the fixture publications under tests/fixtures/

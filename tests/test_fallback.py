@@ -11,12 +11,13 @@ from pypdf import PdfReader
 
 from pubpipe.cli import main
 from pubpipe.pipeline import edition_ast, load
+from pubpipe.render import pandoc_ast
 from pubpipe.render.page import page_context
 from pubpipe.render.pdf import typst_source
 from pubpipe.source.project import Project
 from pubpipe.verify.readback import epub_documents, squash
 
-from .conftest import PUBLICATIONS, SLUG, artifact, catalog_file, copy_project, publication_project
+from .conftest import PUBLICATIONS, SLUG, add_empty_editions, artifact, catalog_file, copy_project, publication_project
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 PARAGRAPH = "In this brief, “pastoralism” means systems of livestock herding"
@@ -103,8 +104,13 @@ def test_pdf_marks_the_fallback_span_english(fallback_build, lang):
     edition, ui = load(project, [lang], [SLUG]).editions[0]
     ast = edition_ast(project, edition, ui)
     source = typst_source(edition, ast, project.templates, page_context(edition, ast)["typst"], ui)
-    assert re.search(r'#text\(lang: "en", region: none\)\[In this brief', source)
-    assert source.count('#text(lang: "en"') == 1  # only the fallback paragraph
+    if lang == "ar":  # the paragraph itself runs left to right: a block with its direction and language
+        assert re.search(r'#block\(width: 100%\)\[#set text\(dir: ltr, lang: "en", region: none\)\s*#block\[\s*'
+                         r'#set text\(lang: "en"\); In this brief', source)
+        assert '#text(lang: "en"' not in source  # no span left inside it
+    else:  # same direction: a span in the paragraph
+        assert re.search(r'#text\(lang: "en", region: none\)\[In this brief', source)
+        assert source.count('#text(lang: "en"') == 1  # only the fallback paragraph
 
 
 def _without_marks(node):
@@ -204,3 +210,91 @@ def test_a_new_right_to_left_edition_with_nothing_translated_builds_whole(known,
     cited, record = squash(edition["suggested_citation"]), edition["record"]
     assert squash(record["author"] or record["persons"][0][0]) in cited
     assert squash(record["publisher"]) in cited
+
+
+@pytest.fixture(scope="module", params=PUBLICATIONS, ids=[p.slug for p in PUBLICATIONS])
+def newly_added(request, tmp_path_factory):
+    """(publication, project, tags): each publication with new draft editions that have nothing translated."""
+    known = request.param
+    root = publication_project(known, tmp_path_factory.mktemp(f"new-{known.slug}"))
+    added = add_empty_editions(root, known.slug)
+    assert added and main(["update"], root) == 0
+    assert main(["--quiet", "--lang", ",".join(added)], root) == 0
+    return known, root, added
+
+
+def _language_of(node) -> tuple[str | None, str | None]:
+    """(lang, dir) in effect at an element: the nearest ancestor-or-self that sets each."""
+    lang = direction = None
+    while node is not None and (lang is None or direction is None):
+        lang = lang or node.get("lang") or node.get("{http://www.w3.org/XML/1998/namespace}lang")
+        direction = direction or node.get("dir")
+        node = node.getparent()
+    return lang, direction
+
+
+def _text_nodes(page, fragment: str) -> list:
+    """The elements in whose scope each text node of the body containing `fragment` sits."""
+    found = []
+    for text in page.xpath("//body//text()[not(ancestor::script)]"):
+        if fragment in " ".join(str(text).split()):
+            element = text.getparent()
+            found.append(element.getparent() if text.is_tail else element)
+    return found
+
+
+def test_a_new_edition_says_which_strings_are_in_the_source_language(newly_added):
+    """Before anything is translated, the page's own interface text, the metadata strings (title, subtitle,
+    back matter labels) and the notices fall back to English: each is marked English where it is written
+    (WCAG 3.1.2), like the body's fallback passages; and in a right-to-left edition every paragraph that is
+    English runs left to right (its lines start on the left, its full stop ends it on the right)."""
+    from babel.messages.pofile import read_po
+
+    known, root, added = newly_added
+    with (root / "locales" / "ui.pot").open("rb") as handle:
+        ui = [m.id for m in read_po(handle) if m.id and any("page.html.j2" in path for path, _line in m.locations)]
+    fragments = {part.strip(" :") for msgid in ui for part in re.split(r"%\(\w+\)s", msgid)
+                 if re.search(r"\w{3}", part)}
+    for tag in added:
+        page = html.fromstring((root / "dist" / known.slug / tag / "index.html").read_bytes())
+        assert page.get("lang") == tag
+        shown = [f for f in fragments if _text_nodes(page, f)]
+        assert "Contents" in shown and "Skip to the text" in shown, shown
+        for fragment in shown:
+            scopes = {_language_of(element)[0] for element in _text_nodes(page, fragment)}
+            assert scopes == {"en"}, (tag, fragment, scopes)
+        for where in ("//h1", "//p[@class='subtitle']", "//*[@id='key-references']",
+                      "//*[@id='acknowledgements']//p", "//*[@id='suggested-citation']//strong",
+                      "//*[contains(@class, 'notice')]//p", "//nav[@class='toc']//li"):
+            elements = page.xpath(where)
+            assert elements, where
+            for element in elements:
+                texts = [t for t in element.xpath(".//text()") if t.strip()]
+                assert texts and all(_language_of(t.getparent())[0] == "en" for t in texts), (tag, where)
+        if pandoc_ast.text_direction(tag) == "rtl":
+            english = [p for p in page.xpath("//div[@class='body']//p") if _language_of(p)[0] == "en"
+                       or all(_language_of(t.getparent())[0] == "en" for t in p.xpath(".//text()") if t.strip())]
+            english = [p for p in english if not p.xpath("ancestor::*[@id='footnotes']")]
+            assert english and all(_language_of(p)[1] == "ltr" for p in english), \
+                [p.text_content()[:40] for p in english if _language_of(p)[1] != "ltr"]
+
+
+def test_a_new_right_to_left_edition_sets_english_notices_left_to_right_in_the_pdf(newly_added):
+    """The fallback notice is two lines on A4: its short last line starts where the one above starts, on the
+    left, as English does (set right to left, it ended on the right: '.English')."""
+    import subprocess
+
+    known, root, added = newly_added
+    assert any(pandoc_ast.text_direction(tag) == "rtl" for tag in added)
+    for tag in [t for t in added if pandoc_ast.text_direction(t) == "rtl"]:
+        pdf = root / "dist" / known.slug / tag / f"{known.slug}.{tag}.pdf"
+        layout = subprocess.run(["pdftotext", "-bbox-layout", "-f", "1", "-l", "1", str(pdf), "-"],
+                                capture_output=True, check=True).stdout
+        lines = [(float(line.get("xMin")), float(line.get("xMax")),
+                  " ".join(w.text for w in line.iterfind("{*}word")))
+                 for line in etree.fromstring(layout).iter("{*}line")]
+        index = next(i for i, line in enumerate(lines) if line[2].startswith("Parts of this translation"))
+        (first_start, first_end, _text), (last_start, last_end, last) = lines[index], lines[index + 1]
+        assert last.endswith("English."), last
+        assert last_end - last_start < (first_end - first_start) / 2  # a short last line: the test can tell
+        assert abs(last_start - first_start) < 1, (lines[index], lines[index + 1])

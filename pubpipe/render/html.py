@@ -6,6 +6,7 @@ marked safe); every other value, translated or not, is escaped by Jinja.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -16,7 +17,8 @@ from pubpipe.render.figures import header_scope
 from pubpipe.render.fonts import css_rules
 from pubpipe.render.formulas import label_mathml
 from pubpipe.render.pandoc_ast import stringify, write
-from pubpipe.translate.edition import escape_markdown
+from pubpipe.translate.edition import escape_markdown, language_marker
+from pubpipe.translate.ui import untranslated
 
 
 class CompiledTemplates(jinja2.BytecodeCache):
@@ -39,49 +41,102 @@ class CompiledTemplates(jinja2.BytecodeCache):
 HTML_TEMPLATES, MARKDOWN_TEMPLATES = CompiledTemplates(), CompiledTemplates()
 
 
-def environment(templates: Path, translations: NullTranslations) -> jinja2.Environment:
+class Foreign(Markup):
+    """Escaped text in a language other than the page's: a ui or metadata string that fell back to the
+    source language. As an attribute value it is the text; in element content the `marked` filter puts it in
+    a span that says its language and direction (WCAG 3.1.2, language of parts), so that a screen reader
+    speaks it in its own language and the Nu checker's language detection skips it."""
+
+    lang, direction = "", ""
+
+    @classmethod
+    def of(cls, text: str, lang: str, direction: str) -> Foreign:
+        made = cls(escape(text))
+        made.lang, made.direction = lang, direction
+        return made
+
+
+def marked(value: object) -> Markup:
+    """Jinja filter for element content: a Foreign value in a span with its lang and dir, anything else as
+    text."""
+    if not getattr(value, "lang", ""):
+        return escape(value)
+    return Markup('<span lang="{}" dir="{}">{}</span>').format(value.lang, value.direction, value)
+
+
+Fallback = tuple[str, str] | None  # (lang, dir) of the source language in another language's edition
+
+
+def environment(templates: Path, translations: NullTranslations, fallback: Fallback = None) -> jinja2.Environment:
+    """HTML templates; with `fallback`, a ui string the catalog lacks comes back as Foreign."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
                              undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"],
                              trim_blocks=True, lstrip_blocks=True, bytecode_cache=HTML_TEMPLATES)
-    install_escaped_translations(env, translations)
+    env.filters["marked"] = marked
+    install_escaped_translations(env, translations, escape,
+                                 (lambda text: Foreign.of(text, *fallback)) if fallback else None)
     return env
 
 
-def markdown_environment(templates: Path, translations: NullTranslations) -> jinja2.Environment:
-    """For templates that write Markdown (the notices): translations are Markdown-escaped text."""
+def markdown_environment(templates: Path, translations: NullTranslations,
+                         fallback: Fallback = None) -> jinja2.Environment:
+    """For templates that write Markdown (the notices): translations are Markdown-escaped text, and one the
+    catalog lacks (with `fallback`) opens a span in the source language that runs to the end of its block."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=False,
                              undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"],
                              trim_blocks=True, lstrip_blocks=True, bytecode_cache=MARKDOWN_TEMPLATES)
-    install_escaped_translations(env, translations, escape_markdown)
+    install_escaped_translations(env, translations, escape_markdown,
+                                 (lambda text: language_marker(*fallback) + text) if fallback else None)
     return env
 
 
 def install_escaped_translations(env: jinja2.Environment, translations: NullTranslations,
-                                 escape=escape) -> None:
+                                 escape: Callable[[str], str] = escape,
+                                 mark: Callable[[str], str] | None = None) -> None:
     """gettext for templates that treats every translation as text, plural forms included.
 
     Jinja's i18n extension marks translations as safe HTML when autoescaping is on, so a `ui.po`
-    entry could carry markup or an attribute break-out into every page. Escaping here, before Jinja
-    wraps the result in Markup, makes a translation text; markup belongs in the templates.
+    entry could carry markup or an attribute break-out into every page. Escaping here makes a translation
+    text; markup belongs in the templates. These are Jinja's "newstyle" callables (the message is always a
+    format string, its variables escaped with it), written out so that `mark` can flag a message the
+    catalog lacks (shown in the source language) after the formatting.
     """
-    def gettext(message: str) -> Markup:
-        return escape(translations.gettext(message))
+    def done(text: str, variables: dict, missing: bool):
+        text = escape(text) % variables
+        return mark(text) if mark and missing else text
 
-    def ngettext(singular: str, plural: str, n: int) -> Markup:
-        return escape(translations.ngettext(singular, plural, n))
+    def gettext(message: str, **variables):
+        return done(translations.gettext(message), variables, untranslated(translations, message))
 
-    def pgettext(context: str, message: str) -> Markup:
-        return escape(translations.pgettext(context, message))
+    def ngettext(singular: str, plural: str, n: int, **variables):
+        variables.setdefault("num", n)
+        return done(translations.ngettext(singular, plural, n), variables, untranslated(translations, singular))
 
-    def npgettext(context: str, singular: str, plural: str, n: int) -> Markup:
-        return escape(translations.npgettext(context, singular, plural, n))
+    def pgettext(context: str, message: str, **variables):
+        return done(translations.pgettext(context, message), variables,
+                    untranslated(translations, message, context))
 
-    env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext)
+    def npgettext(context: str, singular: str, plural: str, n: int, **variables):
+        variables.setdefault("num", n)
+        return done(translations.npgettext(context, singular, plural, n), variables,
+                    untranslated(translations, singular, context))
+
+    env.newstyle_gettext = True  # what `{% trans %}` blocks call these with: keyword variables
+    env.globals.update(gettext=gettext, _=gettext, ngettext=ngettext, pgettext=pgettext, npgettext=npgettext)
 
 
 def table_of_contents(ast: dict) -> list[dict[str, str]]:
-    return [{"id": block["c"][1][0], "text": stringify(block["c"][2])}
-            for block in ast["blocks"] if block.get("t") == "Header" and block["c"][0] == 1]
+    """The top-level headings; one whose text is all in a span with a language (a fallback) keeps it."""
+    entries = []
+    for block in ast["blocks"]:
+        if block.get("t") == "Header" and block["c"][0] == 1:
+            inlines = block["c"][2]
+            keys = dict(inlines[0]["c"][0][2]) if len(inlines) == 1 and inlines[0].get("t") == "Span" else {}
+            text = stringify(inlines)
+            if keys.get("lang"):
+                text = Foreign.of(text, keys["lang"], keys.get("dir", "auto"))
+            entries.append({"id": block["c"][1][0], "text": text})
+    return entries
 
 
 def body_html(ast: dict, direction: str) -> Markup:

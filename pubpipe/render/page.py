@@ -18,12 +18,12 @@ from pubpipe.render.html import body_html, environment, markdown_environment, re
 from pubpipe.render.record import html_meta, json_ld, write_citation_files
 from pubpipe.source.project import Project
 from pubpipe.source.record import Record
-from pubpipe.translate.edition import Edition
+from pubpipe.translate.edition import Edition, ForeignText
 
 
 def notice_markdown(templates: Path, edition: Edition, ui) -> str:
     """The notices as Markdown; a ui translation is spliced in as text (Markdown-escaped), never as markup."""
-    env = markdown_environment(templates, ui)
+    env = markdown_environment(templates, ui, edition.fallback)
     return env.get_template("notices.md.j2").render(draft=edition.spec.status == "draft",
                                                     fallbacks=bool(edition.fallbacks)).strip()
 
@@ -36,9 +36,12 @@ def edition_ast(project: Project, edition: Edition, ui) -> dict:
 
 def page_context(edition: Edition, ast: dict) -> dict:
     pub = edition.publication
-    plain = {key: pandoc_ast.meta_string(ast, key) for key in edition.strings}
+    def in_its_language(key: str, text: str) -> str:  # a string that fell back says so where it is written
+        return ForeignText.of(text, *edition.fallback) if edition.fell_back(key) else text
+
+    plain = {key: in_its_language(key, pandoc_ast.meta_string(ast, key)) for key in edition.strings}
     series_name = pub.name(pub.meta["series"], edition.tag) if pub.meta.get("series") else ""
-    series = f"{plain['genre']} · {series_name} {pub.year}" if series_name else plain["genre"]
+    series = in_its_language("genre", f"{plain['genre']} · {series_name} {pub.year}" if series_name else plain["genre"])
     group = pub.name(pub.meta["corporate_author"], edition.tag)
     original = pub.name(pub.meta["corporate_author"], pub.source_language)
     shared = {"series": series, "published": publication_date(pub.meta["date"], edition.language),
@@ -66,7 +69,7 @@ def publication_date(date: dt.date | int, language) -> str:
 def render_html(templates: Path, edition: Edition, ast: dict, ui, folder: Path, context: dict,
                 record: Record) -> str:
     pub = edition.publication
-    env = environment(templates, ui)
+    env = environment(templates, ui, edition.fallback)
     locale = edition.language.locale
     downloads, cite_files = [], []
     for fmt in ("pdf", "epub", "docx", "bib", "ris"):

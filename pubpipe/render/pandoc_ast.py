@@ -26,7 +26,7 @@ import yaml
 from pubpipe.render import figures, formulas
 from pubpipe.render.figures import LEAVES
 from pubpipe.source.languages import parse_language
-from pubpipe.translate.edition import OPENING, Edition
+from pubpipe.translate.edition import OPENING, Edition, language_marker
 
 # No raw markup, and no YAML metadata blocks: a translated segment cannot carry document metadata
 # (a `bibliography:` that citeproc would read, a publisher, a title). Metadata reaches pandoc only from
@@ -49,8 +49,8 @@ def edition_metadata(edition: Edition) -> dict[str, Any]:
         "identifier": f"{pub.meta['identifier']}:{edition.tag}",
         "rights": pub.meta.get("licence", {}).get("name", ""),
         "description": s["subtitle"],
-        "title": s["title"],
-        "subtitle": s["subtitle"],
+        "title": edition.marked_string("title"),  # a title page says the language of a fallen-back title
+        "subtitle": edition.marked_string("subtitle"),
         "lang": edition.tag,
         "dir": edition.language.direction,
         "page-progression-direction": edition.language.direction,
@@ -61,15 +61,19 @@ def edition_metadata(edition: Edition) -> dict[str, Any]:
 
 
 def edition_markdown(edition: Edition, notices: str = "") -> str:
-    """The edition's body as one Markdown document (no metadata block): notices, body and back matter."""
-    s = edition.strings
+    """The edition's body as one Markdown document (no metadata block): notices, body and back matter; a
+    metadata string that fell back is marked as being in the source language (Edition.marked_string)."""
+    s, marked = edition.strings, edition.marked_string
     joiner = "" if edition.language.script in ("Hans", "Hant", "Jpan") else " "
+    acknowledgements = f"**{marked('acknowledgements_label')}**{joiner}{marked('acknowledgements')}"
+    if edition.fell_back("acknowledgements_label") and edition.fell_back("acknowledgements"):  # one span for both
+        acknowledgements = f"{language_marker(*edition.fallback)}**{s['acknowledgements_label']}**{joiner}" \
+                           f"{s['acknowledgements']}"
     back = (
-        f"# {s['key_references']} {{#key-references}}\n\n"
+        f"# {marked('key_references')} {{#key-references}}\n\n"
         "::: {#refs}\n:::\n\n"
-        f"::: {{#acknowledgements .acknowledgements}}\n"
-        f"**{s['acknowledgements_label']}**{joiner}{s['acknowledgements']}\n:::\n\n"
-        f"::: {{#suggested-citation .suggested-citation}}\n**{s['citation_label']}**\n:::\n"
+        f"::: {{#acknowledgements .acknowledgements}}\n{acknowledgements}\n:::\n\n"
+        f"::: {{#suggested-citation .suggested-citation}}\n**{marked('citation_label')}**\n:::\n"
     )
     notices = f"{notices}\n\n" if notices else ""
     return f"{notices}{edition.body.rstrip()}\n\n{back}"
@@ -207,8 +211,9 @@ def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
                                                         verify_format=False,  # ours: asking costs 2 processes
                                                         extra_args=parse_arguments(csl, meta_file)))
     ast = sanitize(parsed, figures.allowed_images(edition.publication))
-    if OPENING in markdown:
+    if OPENING in markdown or OPENING in metadata:
         ast = spans_from_markers(ast)
+        ast["blocks"] = passages_as_blocks(ast["blocks"], edition.language.direction)
     ast = formulas.with_alt_text(ast)
     figures.prepare(ast, edition)
     move_self_citation(ast)
@@ -235,6 +240,35 @@ def spans_from_markers(node: Any) -> Any:
     if isinstance(node, dict):
         return {key: spans_from_markers(value) for key, value in node.items()}
     return node
+
+
+def passages_as_blocks(blocks: list, direction: str) -> list:
+    """Each paragraph whose whole text is one span in the other direction than the edition's (a fallback in the
+    source language: English in Arabic) becomes a div with the span's lang and dir around the paragraph, so the
+    paragraph itself runs in that direction in every format: where its lines start, and that its final full
+    stop ends the line on the right. A span inside the paragraph turns only its words around. Looks inside
+    divs, quotations and list items; a footnote's paragraphs keep their span."""
+    out = []
+    for block in blocks:
+        kind = block.get("t")
+        if kind in ("Para", "Plain"):
+            inlines = [n for n in block["c"] if n.get("t") not in ("Space", "SoftBreak")]
+            span = inlines[0] if len(inlines) == 1 and inlines[0].get("t") == "Span" else None
+            keys = dict(span["c"][0][2]) if span else {}
+            if span and not span["c"][0][0] and not span["c"][0][1] and keys.get("lang") \
+                    and keys.get("dir") in ("ltr", "rtl") and keys["dir"] != direction:
+                out.append({"t": "Div", "c": [["", [], span["c"][0][2]], [{"t": kind, "c": span["c"][1]}]]})
+                continue
+        elif kind == "Div":
+            block = {"t": "Div", "c": [block["c"][0], passages_as_blocks(block["c"][1], direction)]}
+        elif kind == "BlockQuote":
+            block = {"t": "BlockQuote", "c": passages_as_blocks(block["c"], direction)}
+        elif kind == "BulletList":
+            block = {"t": kind, "c": [passages_as_blocks(item, direction) for item in block["c"]]}
+        elif kind == "OrderedList":
+            block = {"t": kind, "c": [block["c"][0], [passages_as_blocks(item, direction) for item in block["c"][1]]]}
+        out.append(block)
+    return out
 
 
 def _prefetched(key: str) -> dict | None:

@@ -16,10 +16,10 @@ import typst
 from pubpipe.render.figures import LEAVES, clone, for_typst
 from pubpipe.render.fonts import FontStack, font_book, stack_for
 from pubpipe.render.formulas import broken_tex, formula_span, mirrored_tex
-from pubpipe.render.html import CompiledTemplates
+from pubpipe.render.html import CompiledTemplates, install_escaped_translations
 from pubpipe.render.pandoc_ast import ast_json, stringify, write
 from pubpipe.source.formulas import reading
-from pubpipe.translate.edition import Edition
+from pubpipe.translate.edition import Edition, ForeignText
 
 
 def typst_string(value: object) -> str:
@@ -40,7 +40,7 @@ def typst_fonts(families: tuple[str, ...], latin_in_cjk: bool) -> str:
 TYPST_TEMPLATES = CompiledTemplates()
 
 
-def _environment(templates: Path, ui) -> jinja2.Environment:
+def _environment(templates: Path, ui, fallback: tuple[str, str] | None = None) -> jinja2.Environment:
     """Jinja with typst-friendly delimiters; values reach typst only as string literals (`str` filter)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates), autoescape=False, undefined=jinja2.StrictUndefined,
@@ -50,8 +50,20 @@ def _environment(templates: Path, ui) -> jinja2.Environment:
         bytecode_cache=TYPST_TEMPLATES,
     )
     env.filters["str"] = typst_string
-    env.install_gettext_translations(ui, newstyle=True)
+    env.filters["content"] = typst_content
+    install_escaped_translations(env, ui, str, (lambda text: ForeignText.of(text, *fallback)) if fallback else None)
     return env
+
+
+def typst_content(value: object) -> str:
+    """A value where the template places content: its string literal, in text() with its own lang and region if
+    it is in another language than the edition (ForeignText, a string that fell back). Not its `dir`: its
+    letters carry their direction, and an inline change of direction beside other text in a paragraph makes
+    Typst draw the closing bidi control (U+202C) with the edition's font, which lacks it."""
+    lang = getattr(value, "lang", "")
+    if not lang:
+        return typst_string(value)
+    return f"text(lang: {typst_string(lang.partition('-')[0])}, region: {typst_region(lang)}, {typst_string(value)})"
 
 
 def typst_wrapper(node: object) -> tuple[str, str] | None:
@@ -165,7 +177,7 @@ def typst_source(edition: Edition, ast: dict, templates: Path, context: dict, ui
     body = write(with_block_directions(marked, edition.language.direction), "typst-citations", ["--wrap=none"])
     # the stack from everything the PDF prints (body, notices, references, metadata): the AST's strings
     stack: FontStack = stack_for(edition.language, ast_json(ast))
-    return _environment(templates, ui).get_template("brief.typ.j2").render(
+    return _environment(templates, ui, edition.fallback).get_template("brief.typ.j2").render(
         body=body,
         body_fonts=typst_fonts(stack.body, stack.latin_in_cjk),
         heading_fonts=typst_fonts(stack.heading, stack.latin_in_cjk),

@@ -55,6 +55,37 @@ class Edition:
     def is_source(self) -> bool:
         return self.tag == self.publication.source_language
 
+    @property
+    def fallback(self) -> tuple[str, str] | None:
+        """(lang, dir) of what falls back here, the source language; None in the source edition itself."""
+        if self.is_source:
+            return None
+        return self.publication.source_language, parse_language(self.publication.source_language).direction
+
+    def fell_back(self, key: str) -> bool:
+        """Whether the metadata string `key` shows in the source language (untranslated, fuzzy or rejected)."""
+        segment = self.publication.strings.get(key)
+        return not self.is_source and any(segment is fallen for fallen in self.fallbacks)
+
+    def marked_string(self, key: str) -> str:
+        """The metadata string as Markdown, opening a span in the source language if it fell back: the span
+        runs to the end of the inline list it opens (a heading, a label in bold, a paragraph)."""
+        text = self.strings[key]
+        return language_marker(*self.fallback) + text if self.fell_back(key) and text.strip() else text
+
+
+class ForeignText(str):
+    """Plain text in a language other than the edition's (a metadata or ui string that fell back to the
+    source language), with that language and its direction, for the formats to mark where they write it."""
+
+    lang, direction = "", ""
+
+    @classmethod
+    def of(cls, text: str, lang: str, direction: str) -> ForeignText:
+        made = cls(text)
+        made.lang, made.direction = lang, direction
+        return made
+
 
 def escape_markdown(text: str) -> str:
     """Make a plain-text value (a name, a ui translation) safe to splice into Markdown: text, never markup."""
@@ -98,6 +129,11 @@ DEFINITION_LINE = re.compile(r"(?P<marker>[:~][ \t]+)(?P<text>.*)")
 OPENING = "pubpipe-span"
 
 
+def language_marker(lang: str, direction: str) -> str:
+    """An empty span of class OPENING: the span it stands for holds the rest of its list of inlines."""
+    return f"[]{{.{OPENING} lang={lang} dir={direction}}}"
+
+
 def mark_language(segment: Segment, indent: str, lang: str, direction: str, bracketed: bool = False) -> str:
     """The source text of a fallback segment, marked as being in the source language.
 
@@ -114,7 +150,8 @@ def mark_language(segment: Segment, indent: str, lang: str, direction: str, brac
     """
     text = segment.text
     attrs = f"{{lang={lang} dir={direction}}}"
-    span = (lambda inner: f"[{inner}]{attrs}") if bracketed else (lambda inner: f"[]{{.{OPENING} {attrs[1:]}{inner}")
+    opening = language_marker(lang, direction)
+    span = (lambda inner: f"[{inner}]{attrs}") if bracketed else (lambda inner: opening + inner)
     if not text.strip():
         return text
     if segment.kind in BLOCK_KINDS or (segment.kind == "paragraph" and text.lstrip().startswith("![")):

@@ -83,3 +83,14 @@ def load_ui(locales: Path, language: Language, source_language: str,
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return Translations(buffer, domain=DOMAIN), problems
+
+
+def untranslated(translations: NullTranslations, message: str, context: str | None = None) -> bool:
+    """True when the ui catalog gives no translation of `message` to show: the page shows the source text, in
+    the source language, and must say so (load_ui's catalog holds only translated entries that no check
+    rejected, fuzzy ones left out). A translation equal to its source (a format name) is a translation."""
+    catalog = getattr(translations, "_catalog", None)
+    if catalog is None:  # NullTranslations: no catalog at all
+        return True
+    key = message if context is None else f"{context}\x04{message}"
+    return key not in catalog and (key, 0) not in catalog
