@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
 
-from pubpipe.diagnostics import Diagnostic, PipelineError, error, raise_if_errors
+from pubpipe.diagnostics import Diagnostic, PipelineError, error, raise_if_errors, warning
 from pubpipe.release import graph, publish
 from pubpipe.release.cache import Store, code_digest, digest_json, tools_digest
 from pubpipe.release.keys import artifact_key, check_key
@@ -37,6 +37,7 @@ from pubpipe.source.languages import PSEUDO, parse_language
 from pubpipe.source.project import Project
 from pubpipe.source.publication import EditionSpec, Publication, discover, load_publication
 from pubpipe.source.schema import verdicts_remembered_in
+from pubpipe.source.yamlfile import line_of
 from pubpipe.translate.catalogs import Translations, catalog_path, read_catalog, segment_msgid
 from pubpipe.translate.checks import ENTRY_CHECKS, Context, check_catalog
 from pubpipe.translate.edition import Edition, make_edition
@@ -199,6 +200,13 @@ def check_editions(loaded: Loaded, formats: list[str], strict: bool) -> list[Dia
             if missing and not missing_fonts:
                 problems.append(error(where, 1, f"no font of the {edition.tag} stack covers "
                                                 f"{''.join(sorted(missing))!r}", "font-coverage"))
+        if {"epub", "docx"} & set(formats) and not pandoc_ast.pandoc_has_terms(edition.tag):
+            publication = edition.publication
+            problems.append(warning(publication.metadata_path, line_of(publication.meta_lines, "languages",
+                                                                       edition.tag),
+                                    f"pandoc has no terms of its own for {edition.tag} (translations/{edition.tag}"
+                                    ".yaml): the titles it writes in the EPUB's navigation (Table of Contents, "
+                                    "Title Page) stay in English", "pandoc-terms"))
         problems += release_problems(edition, strict)
     return problems
 
@@ -639,7 +647,8 @@ def verify_artifact(project: Project, job: EditionJob, staging: Path, store: Sto
         store.put(rendered.key, {path.name: path.read_bytes() for path in written}, parsed.meta)
         if fmt == "pdf" and edition.tag == edition.publication.source_language:  # finish.cover_pdf's first
             prepare_cover(written[0], store)  # choice; for another edition's PDF, finish renders the cover
-    emit(artifact_event("done", edition, fmt, str(written[0].relative_to(staging)), written[0].stat().st_size,
+    made = next(path for path in written if path.name == artifact_name(edition, fmt))  # the page: after its .bib
+    emit(artifact_event("done", edition, fmt, str(made.relative_to(staging)), made.stat().st_size,
                         time.perf_counter() - rendered.started))
     return fmt, rendered.key, problems
 

@@ -59,6 +59,20 @@ def warm(tmp_path_factory) -> Path:
     return root
 
 
+def test_each_row_of_the_summary_names_its_artifact_and_its_size(tmp_path):
+    """The page is written after the citation files it links: its row gave the .bib's path and size (781 B for
+    a 57 KB page). Each event, built or from the cache, names the artifact itself, with its size in dist/."""
+    root = copy_project(tmp_path)
+    for _ in ("built", "cached"):
+        *_made, events = built(root, langs=["fr"])
+        done = [e for e in events if e["kind"] == "done"]
+        assert {e["format"] for e in done} == FORMATS
+        for event in done:
+            path = root / "dist" / event["path"]
+            assert path.name == ("index.html" if event["format"] == "html" else f"{SLUG}.fr.{event['format']}")
+            assert event["bytes"] == path.stat().st_size
+
+
 def test_a_no_op_rebuild_converts_nothing(warm):
     before = dist_bytes(warm)
     made, cached, _ = built(warm)

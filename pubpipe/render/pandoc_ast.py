@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import os
 import re
 import subprocess
@@ -32,6 +33,30 @@ from pubpipe.translate.edition import OPENING, Edition, language_marker
 # (a `bibliography:` that citeproc would read, a publisher, a title). Metadata reaches pandoc only from
 # the metadata file written below, which publication.yaml alone fills.
 READER = "markdown-raw_html-raw_tex-raw_attribute-markdown_in_html_blocks-yaml_metadata_block"
+# The languages for which pandoc has its own terms ("Table of Contents", "Title Page", "Abstract", ...): the
+# data files translations/<tag>.yaml of the pinned pandoc (3.9), which looks for the whole tag, then its
+# language alone. tests/test_pandoc_terms.py holds this list to the binary, language by language.
+PANDOC_TERMS = frozenset("""
+    af am ar as ast az be bg bn bo br bs ca cs cu cy da de dsb el en eo es et eu fa fi fil fr fur ga gd gl gu ha he
+    hi hr hsb hu hy ia id is it ja ka km kn ko la lb lo lt lv mk ml mn mr ms nb nl nn no oc or pa pl pt pt-BR pt-PT
+    rm ro ru se si sk sl sq sr sr-Latn sv ta te th tk tr ug uk ur vi zh-Hans zh-Hant""".split())
+TERM_WARNINGS = ("Could not load translations for", "has no translation defined")
+
+
+def pandoc_has_terms(tag: str) -> bool:
+    return tag in PANDOC_TERMS or tag.partition("-")[0] in PANDOC_TERMS
+
+
+class _WithoutTermWarnings(logging.Filter):
+    """pandoc's warnings about its terms for a language reach the terminal raw, through pypandoc's own log
+    handler, once per artifact; the build reports the missing terms once per edition instead, as a diagnostic
+    (pipeline.check_editions, [pandoc-terms])."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(text in record.getMessage() for text in TERM_WARNINGS)
+
+
+logging.getLogger("pypandoc").addFilter(_WithoutTermWarnings())
 SAFE_SCHEMES = ("http://", "https://", "mailto:", "#")
 SAFE_ATTRIBUTES = {"lang", "dir"}
 SELF_ID = "suggested-citation-self"
