@@ -46,10 +46,13 @@ def fork_is_safe() -> bool:
 
 @dataclass(frozen=True)
 class Task:
-    """`work(emit, *results of the tasks in after)`, run once those are done."""
+    """`work(emit, *results of the tasks in after)`, run once those are done. Of the tasks ready when a worker
+    comes free, the lowest `rank` goes first, then task order: rank the longest work first, so that short
+    tasks fill the end instead of a long one holding it up alone."""
 
     work: Callable
     after: tuple[int, ...] = ()
+    rank: int = 0
 
 
 class Failed:
@@ -82,13 +85,18 @@ def run(tasks: list[Task], jobs: int, on_event: Emit) -> list:
     context = multiprocessing.get_context("fork")
     events = context.Queue()
     _WORK[:] = [(tasks, events)]
-    waiting = dict(enumerate(tasks))
+    waiting = dict(sorted(enumerate(tasks), key=lambda item: (item[1].rank, item[0])))  # the order tasks go in
     gc.freeze()  # what the workers inherit is never collected there: no full collection walks it, page by page
     try:
         with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context) as pool:
             pending: dict = {}
             while waiting or pending:
-                for index, task in list(waiting.items()):  # in task order: the caller puts the longest first
+                # a worker that comes free takes the first ready task by rank: tasks are handed out one per free
+                # worker, not queued as they come ready, so a long task that comes ready late still goes before
+                # short ones that came ready earlier
+                for index, task in list(waiting.items()):
+                    if len(pending) >= jobs:
+                        break
                     if all(i in results for i in task.after):
                         del waiting[index]
                         inputs = [results[i] for i in task.after]
@@ -98,6 +106,8 @@ def run(tasks: list[Task], jobs: int, on_event: Emit) -> list:
                         else:
                             pending[pool.submit(_run_one, index, *inputs)] = index
                 if not pending:
+                    if any(all(i in results for i in task.after) for task in waiting.values()):
+                        continue  # only skipped tasks were met: look again
                     if waiting:
                         raise RuntimeError("a task comes after one that never runs")
                     continue
