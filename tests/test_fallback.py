@@ -279,6 +279,22 @@ def test_a_new_edition_says_which_strings_are_in_the_source_language(newly_added
                 [p.text_content()[:40] for p in english if _language_of(p)[1] != "ltr"]
 
 
+def test_the_landing_page_and_the_feed_give_an_untranslated_title_its_language(newly_added):
+    """The landing page's edition row and the Atom entry show the title the edition has: untranslated, it is
+    English, and says so (it was marked as Swahili, or as right-to-left Persian)."""
+    known, root, added = newly_added
+    page = html.fromstring((root / "dist" / "index.html").read_bytes())
+    for tag in added:
+        (cell,) = page.xpath(f"//th[.//a[@hreflang='{tag}']]")
+        (title,) = cell.xpath(".//*[contains(@class, 'edition-title')]")
+        assert (title.get("lang"), title.get("dir")) == ("en", "ltr"), tag
+    feed = etree.parse(str(root / "dist" / "feed.atom")).getroot()
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    for entry in feed.iterfind("a:entry", ns):
+        if entry.find("a:link[@rel='alternate']", ns).get("hreflang") in added:  # the entry's own page first
+            assert entry.find("a:title", ns).get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+
+
 def test_a_new_right_to_left_edition_sets_english_notices_left_to_right_in_the_pdf(newly_added):
     """The fallback notice is two lines on A4: its short last line starts where the one above starts, on the
     left, as English does (set right to left, it ended on the right: '.English')."""

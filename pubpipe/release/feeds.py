@@ -16,6 +16,8 @@ import uuid
 
 from lxml import etree
 
+from pubpipe.release.manifest import title_language
+
 ATOM = "http://www.w3.org/2005/Atom"
 DCTERMS = "http://purl.org/dc/terms/"
 OPDS_NS = "http://opds-spec.org/2010/catalog"
@@ -66,7 +68,7 @@ def _entry(feed, manifest: dict, publication: dict, edition: dict):
     entry = _el(feed, "entry")
     _el(entry, "id", record.get("identifier") or f"{feed_id(manifest, 'edition')}:{publication['slug']}:"
                                                   f"{edition['lang']}")
-    _el(entry, "title", record.get("title") or publication["title"], lang=edition["lang"])
+    _el(entry, "title", record.get("title") or publication["title"], lang=title_language(publication, edition)[0])
     _el(entry, "updated", timestamp(manifest))
     _el(_el(entry, "author"), "name", record.get("author") or "unknown")
     return entry, record

@@ -16,6 +16,7 @@ from babel.numbers import format_percent
 from babel.support import NullTranslations
 from markupsafe import Markup
 
+from pubpipe.release.manifest import title_language
 from pubpipe.render.fonts import css_rules
 from pubpipe.render.html import environment, render_page
 
@@ -47,8 +48,10 @@ def render_index(templates: Path, manifest: dict) -> str:
         editions = []
         for e in pub["editions"]:
             record = e.get("record") or {}
+            title_lang, title_dir = title_language(pub, e)
             editions.append({
                 "lang": e["lang"], "dir": e["dir"], "name": e["name"], "title": record.get("title", ""),
+                "title_lang": title_lang, "title_dir": title_dir,
                 "href": f"{pub['slug']}/{e['lang']}/index.html",
                 "status": "Official" if e["status"] == "official" else "Draft",
                 "completeness": format_percent(e["completeness"], locale="en") + " translated",

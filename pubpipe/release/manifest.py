@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pubpipe.release.checksums import file_sha256
+from pubpipe.source.languages import parse_language
 from pubpipe.source.publication import Publication
 
 
@@ -43,6 +44,17 @@ class EditionResult:
 
 def artifact_entry(dist: Path, path: Path, fmt: str, inputs: str = "") -> Artifact:
     return Artifact(fmt, str(path.relative_to(dist)), file_sha256(path), path.stat().st_size, inputs)
+
+
+def title_language(publication: dict, edition: dict) -> tuple[str, str]:
+    """(lang, dir) of an edition's title as the manifest records it: the source language's while the title is
+    untranslated (the record's title is then its original title), else the edition's."""
+    record = edition.get("record") or {}
+    if edition["lang"] != publication["source_language"] and record.get("title") == record.get("original_title"):
+        source = publication["source_language"]
+        return source, next((e["dir"] for e in publication["editions"] if e["lang"] == source),
+                            parse_language(source).direction)
+    return edition["lang"], edition["dir"]
 
 
 def read_manifest(dist: Path) -> dict:
