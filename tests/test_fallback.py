@@ -296,8 +296,8 @@ def test_the_landing_page_and_the_feed_give_an_untranslated_title_its_language(n
 
 
 def test_a_new_right_to_left_edition_sets_english_notices_left_to_right_in_the_pdf(newly_added):
-    """The fallback notice is two lines on A4: its short last line starts where the one above starts, on the
-    left, as English does (set right to left, it ended on the right: '.English')."""
+    """The draft notice, one short line of English in its box, starts on the left of the column, as English does
+    (set right to left, it sat on the right and read '.Draft translation, not yet reviewed')."""
     import subprocess
 
     known, root, added = newly_added
@@ -309,8 +309,24 @@ def test_a_new_right_to_left_edition_sets_english_notices_left_to_right_in_the_p
         lines = [(float(line.get("xMin")), float(line.get("xMax")),
                   " ".join(w.text for w in line.iterfind("{*}word")))
                  for line in etree.fromstring(layout).iter("{*}line")]
-        index = next(i for i, line in enumerate(lines) if line[2].startswith("Parts of this translation"))
-        (first_start, first_end, _text), (last_start, last_end, last) = lines[index], lines[index + 1]
-        assert last.endswith("English."), last
-        assert last_end - last_start < (first_end - first_start) / 2  # a short last line: the test can tell
-        assert abs(last_start - first_start) < 1, (lines[index], lines[index + 1])
+        left, right = min(line[0] for line in lines), max(line[1] for line in lines)  # the column
+        (start, end, text), = [line for line in lines if line[2].startswith("Draft translation")]
+        assert text.endswith("reviewed.") and end - start < (right - left) / 2, text  # short: the test can tell
+        assert start - left < right - end, (left, right, start, end)
+
+
+def test_the_notice_says_whether_parts_are_untranslated_or_out_of_date_and_in_which_language(fallback_build,
+                                                                                           newly_added):
+    """A fuzzy entry is out of date; an edition with entries never translated says so instead. Either way the
+    notice names the source language in the sentence's own language (never a fixed "English")."""
+    def notice(page) -> str:
+        return " ".join(page.xpath("//*[contains(@class, 'fallback-notice')]")[0].text_content().split())
+
+    french = notice(html.fromstring(artifact(fallback_build, "fr", "html").read_bytes()))
+    assert french == ("Certaines parties de cette traduction ne sont pas à jour par rapport à l’original ; elles "
+                      "sont affichées dans la langue originale (anglais).")
+    known, root, added = newly_added
+    for tag in added:
+        page = html.fromstring((root / "dist" / known.slug / tag / "index.html").read_bytes())
+        assert notice(page) == ("Parts of this edition are not translated yet; they are shown in the original "
+                                "language (English).")

@@ -7,6 +7,7 @@ marked safe); every other value, translated or not, is escaped by Jinja.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -64,6 +65,15 @@ def marked(value: object) -> Markup:
     return Markup('<span lang="{}" dir="{}">{}</span>').format(value.lang, value.direction, value)
 
 
+@dataclass(frozen=True)
+class Bilingual:
+    """A value of a ui sentence with a form in the edition's language and one in the source language (the name
+    of a language): a sentence shown in the source language, its translation missing, takes the source form."""
+
+    edition: str
+    source: str
+
+
 Fallback = tuple[str, str] | None  # (lang, dir) of the source language in another language's edition
 
 
@@ -102,8 +112,11 @@ def install_escaped_translations(env: jinja2.Environment, translations: NullTran
     catalog lacks (shown in the source language) after the formatting.
     """
     def done(text: str, variables: dict, missing: bool):
-        text = escape(text) % variables
-        return mark(text) if mark and missing else text
+        missing = missing and mark is not None  # without `mark`, the source edition: its own language
+        values = {key: (value.source if missing else value.edition) if isinstance(value, Bilingual) else value
+                  for key, value in variables.items()}
+        text = escape(text) % values
+        return mark(text) if missing else text
 
     def gettext(message: str, **variables):
         return done(translations.gettext(message), variables, untranslated(translations, message))

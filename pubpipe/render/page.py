@@ -14,18 +14,41 @@ from markupsafe import Markup
 
 from pubpipe.render import figures, pandoc_ast
 from pubpipe.render.artifacts import CITATION_FORMATS, MIME, artifact_name
-from pubpipe.render.html import body_html, environment, markdown_environment, render_page, stylesheet, table_of_contents
+from pubpipe.render.html import (
+    Bilingual,
+    body_html,
+    environment,
+    markdown_environment,
+    render_page,
+    stylesheet,
+    table_of_contents,
+)
 from pubpipe.render.record import html_meta, json_ld, write_citation_files
+from pubpipe.source.languages import parse_language
 from pubpipe.source.project import Project
 from pubpipe.source.record import Record
-from pubpipe.translate.edition import Edition, ForeignText
+from pubpipe.translate.edition import Edition, ForeignText, escape_markdown
 
 
 def notice_markdown(templates: Path, edition: Edition, ui) -> str:
-    """The notices as Markdown; a ui translation is spliced in as text (Markdown-escaped), never as markup."""
+    """The notices as Markdown; a ui translation is spliced in as text (Markdown-escaped), never as markup.
+    What falls back is either not translated yet (untranslated, or not in the catalog: a new edition) or not up
+    to date (fuzzy, or refused by a check); the notice names the source language, not "English"."""
     env = markdown_environment(templates, ui, edition.fallback)
-    return env.get_template("notices.md.j2").render(draft=edition.spec.status == "draft",
-                                                    fallbacks=bool(edition.fallbacks)).strip()
+    states = {edition.translations.state(segment.text) for segment in edition.fallbacks} \
+        if edition.translations.catalog is not None else {"missing"}
+    source = edition.publication.source_language
+    language = Bilingual(escape_markdown(language_name(source, edition.language.locale)),
+                         escape_markdown(language_name(source, parse_language(source).locale)))
+    return env.get_template("notices.md.j2").render(
+        draft=edition.spec.status == "draft", fallbacks=bool(edition.fallbacks),
+        untranslated=bool(edition.fallbacks) and bool(states & {"missing", "untranslated"}),
+        language=language).strip()
+
+
+def language_name(tag: str, locale) -> str:
+    """The name of a language in a locale, as CLDR writes it there ("anglais", "英语", "Kiingereza")."""
+    return locale.languages.get(parse_language(tag).locale.language) or tag
 
 
 def edition_ast(project: Project, edition: Edition, ui) -> dict:
