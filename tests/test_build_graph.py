@@ -190,7 +190,8 @@ def test_the_page_waits_for_the_pdf_file_not_for_its_verification():
 
     from pubpipe import pipeline
 
-    job = SimpleNamespace(todo=["pdf", "epub", "docx", "html"])
+    job = SimpleNamespace(todo=["pdf", "epub", "docx", "html"],
+                          edition=SimpleNamespace(language=SimpleNamespace(direction="ltr")))
     tasks, plan = pipeline.build_tasks(Project(ROOT), [job], ROOT, ROOT, 0, None)
     names = [task.work.func.__name__ for task in tasks]
     index = {name: names.index(name) for name in names}
@@ -201,6 +202,35 @@ def test_the_page_waits_for_the_pdf_file_not_for_its_verification():
     assert verify in plan[id(job)]  # its problems reach the build's verdict
     assert sorted(names) == sorted(["parse_edition", "render_artifact", "verify_artifact", "build_format",
                                     "build_format", "build_formats"])
+
+
+RANKED = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from pubpipe.release import graph
+
+def work(name, seconds, emit, *_inputs):
+    emit({{"name": name, "at": time.perf_counter()}})
+    time.sleep(seconds)
+    return name
+
+events = []
+tasks = [graph.Task(lambda emit: work("first", 0.3, emit), rank=0),
+         *[graph.Task(lambda emit, n=n: work(f"short{{n}}", 0.1, emit), rank=5) for n in range(6)],
+         graph.Task(lambda emit, *inputs: work("long", 0.05, emit), after=(0,), rank=1)]
+assert graph.run(tasks, 2, events.append)[-1] == "long"
+print(json.dumps([e["name"] for e in sorted(events, key=lambda e: e["at"])]))
+"""
+
+
+def test_a_free_worker_takes_the_ready_task_of_lowest_rank():
+    """A long task that comes ready late goes before the short ones that were ready from the start: tasks are
+    handed out as workers come free, by rank, not queued as they come ready (then it ran last, alone)."""
+    done = subprocess.run([sys.executable, "-c", RANKED.format(root=str(ROOT))], check=True, capture_output=True,
+                          text=True, env={**os.environ, "PUBPIPE_JOBS": "2"})
+    order = json.loads(done.stdout.strip().splitlines()[-1])
+    assert order[:2] == ["first", "short0"]
+    assert order.index("long") < order.index("short5"), order  # started as soon as "first" let it
 
 
 def test_a_parse_crosses_between_processes_as_one_file(tmp_path):
