@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 
@@ -105,8 +106,8 @@ def test_pdf_marks_the_fallback_span_english(fallback_build, lang):
     ast = edition_ast(project, edition, ui)
     source = typst_source(edition, ast, project.templates, page_context(edition, ast)["typst"], ui)
     if lang == "ar":  # the paragraph itself runs left to right: a block with its direction and language
-        assert re.search(r'#block\(width: 100%\)\[#set text\(dir: ltr, lang: "en", region: none\)\s*#block\[\s*'
-                         r'#set text\(lang: "en"\); In this brief', source)
+        assert re.search(r'#block\(width: 100%\)\[#set text\(dir: ltr, lang: "en", region: none\)\s*'
+                         r'#set block\(width: 100%\)\s*#block\[\s*#set text\(lang: "en"\); In this brief', source)
         assert '#text(lang: "en"' not in source  # no span left inside it
     else:  # same direction: a span in the paragraph
         assert re.search(r'#text\(lang: "en", region: none\)\[In this brief', source)
@@ -330,3 +331,35 @@ def test_the_notice_says_whether_parts_are_untranslated_or_out_of_date_and_in_wh
         page = html.fromstring((root / "dist" / known.slug / tag / "index.html").read_bytes())
         assert notice(page) == ("Parts of this edition are not translated yet; they are shown in the original "
                                 "language (English).")
+
+
+@pytest.mark.parametrize("attributes", [[], [["lang", "en"], ["dir", "ltr"]]], ids=["div", "div-in-english"])
+def test_a_justified_paragraph_in_a_div_is_as_wide_as_the_column(tmp_path, attributes):
+    """pandoc writes a div as a Typst block, and a block of auto width took the width of its longest line: a
+    justified paragraph in a div (a reference, the suggested citation, a fallback) ended short of the column,
+    this one by 16 pt. with_block_directions makes each div as wide as its column."""
+    import subprocess
+
+    import pypandoc
+
+    from pubpipe.render.pandoc_ast import write
+    from pubpipe.render.pdf import compile_pdf, with_block_directions
+
+    text = ("Over the past decade and more, rangelands have become a major hotspot of carbon-market development. "
+            "As voluntary carbon markets rapidly extend into pastoral areas, expectations of carbon revenue from "
+            "rangelands are profoundly shaping land-use policy, fiscal planning, national climate strategies and "
+            "the framing of development.")
+    para = json.loads(pypandoc.convert_text(text, "json", format="markdown"))["blocks"][0]
+    ast = {"pandoc-api-version": [1, 23, 1], "meta": {},
+           "blocks": [para, {"t": "Div", "c": [["", [], attributes], [para]]}]}
+    body = write(with_block_directions(ast, "ltr"), "typst", ["--wrap=none"])
+    source = ('#set document(title: "t")\n#set page(paper: "a4", margin: (x: 2.2cm))\n'
+              '#set text(font: "Noto Serif", size: 10.5pt, lang: "fr")\n#set par(justify: true)\n' + body)
+    pdf = tmp_path / "div.pdf"
+    compile_pdf(source, pdf, 0, tmp_path)
+    layout = subprocess.run(["pdftotext", "-bbox-layout", str(pdf), "-"], capture_output=True, check=True).stdout
+    ends = [round(float(line.get("xMax")), 1) for line in etree.fromstring(layout).iter("{*}line")]
+    assert len(ends) == 8, ends  # the paragraph twice, four lines each
+    plain, in_div = ends[:3], ends[4:7]  # all but the last line of each: justified
+    assert max(plain) - min(plain) < 3 and max(in_div) - min(in_div) < 3, ends
+    assert abs(min(in_div) - min(plain)) < 0.5, ends  # the div's paragraph reaches the same edge

@@ -137,34 +137,42 @@ def with_typst_wrappers(ast: dict, direction: str = "ltr") -> dict:
 NOTICE_BOX = 'fill: rgb("#fff6db"), inset: (x: 9pt, y: 7pt), width: 100%, stroke: ({side}: 3pt + rgb("#c99a06"))'
 
 
+FULL_WIDTH = "#set block(width: 100%)\n"  # pandoc writes a div as #block[...]: with width auto, Typst sized it to
+# its longest line, so a justified paragraph in a div (a reference, the suggested citation, a fallback) ended up
+# to 16 pt short of the column; set here, inside each div's own wrapper (globally it also reached the blocks
+# Typst lays out a right-to-left list item with, and shifted them)
+
+
 def with_block_directions(ast: dict, direction: str) -> dict:
-    """What pandoc's typst writer ignores: a Div's `dir`, and the notice boxes (on the start side)."""
+    """What pandoc's typst writer ignores: a Div's `dir`, the notice boxes (on the start side), and that a div
+    is as wide as its column (FULL_WIDTH)."""
     ast = clone(ast)
     start = "right" if direction == "rtl" else "left"
 
     def wrap(block: dict, opening: str) -> list:
-        return [{"t": "RawBlock", "c": ["typst", opening]}, block, {"t": "RawBlock", "c": ["typst", "]"]}]
+        return [{"t": "RawBlock", "c": ["typst", opening + FULL_WIDTH]}, block, {"t": "RawBlock", "c": ["typst", "]"]}]
 
     def walk(blocks: list) -> list:
         out = []
         for block in blocks:
-            if block.get("t") == "Div":
-                block["c"][1] = walk(block["c"][1])
-                attr = block["c"][0]
-                keys = dict(attr[2])
-                if keys.get("dir") in ("ltr", "rtl") or keys.get("lang"):
-                    # a passage in another language (a reference, a fallback): its own lang, and no region
-                    # inherited from the edition (en, not en-CN)
-                    settings = [f"dir: {keys['dir']}"] if keys.get("dir") in ("ltr", "rtl") else []
-                    if keys.get("lang"):
-                        settings += [f"lang: {typst_string(keys['lang'].partition('-')[0])}",
-                                     f"region: {typst_region(keys['lang'])}"]
-                    out += wrap(block, f"#block(width: 100%)[#set text({', '.join(settings)})")
-                    continue
-                if "notice" in attr[1]:
-                    out += wrap(block, f"#block({NOTICE_BOX.format(side=start)})[")
-                    continue
-            out.append(block)
+            if block.get("t") != "Div":
+                out.append(block)
+                continue
+            block["c"][1] = walk(block["c"][1])
+            attr = block["c"][0]
+            keys = dict(attr[2])
+            if keys.get("dir") in ("ltr", "rtl") or keys.get("lang"):
+                # a passage in another language (a reference, a fallback): its own lang, and no region
+                # inherited from the edition (en, not en-CN)
+                settings = [f"dir: {keys['dir']}"] if keys.get("dir") in ("ltr", "rtl") else []
+                if keys.get("lang"):
+                    settings += [f"lang: {typst_string(keys['lang'].partition('-')[0])}",
+                                 f"region: {typst_region(keys['lang'])}"]
+                out += wrap(block, f"#block(width: 100%)[#set text({', '.join(settings)})\n")
+            elif "notice" in attr[1]:
+                out += wrap(block, f"#block({NOTICE_BOX.format(side=start)})[")
+            else:
+                out += wrap(block, "#block(width: 100%)[")
         return out
 
     ast["blocks"] = walk(ast["blocks"])
