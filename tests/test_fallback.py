@@ -363,3 +363,24 @@ def test_a_justified_paragraph_in_a_div_is_as_wide_as_the_column(tmp_path, attri
     plain, in_div = ends[:3], ends[4:7]  # all but the last line of each: justified
     assert max(plain) - min(plain) < 3 and max(in_div) - min(in_div) < 3, ends
     assert abs(min(in_div) - min(plain)) < 0.5, ends  # the div's paragraph reaches the same edge
+
+
+def test_a_fallback_paragraph_in_a_list_item_or_a_quotation_runs_in_its_own_direction_in_typst():
+    """passages_as_blocks makes an English list item's paragraph a div; pandoc's typst writer drops a div's
+    direction, so with_block_directions sets it in list items and quotations too, not only at the top level
+    (a Persian edition's English recommendations ended '.developing sustainably')."""
+    from pubpipe.render.pdf import with_block_directions
+
+    def passage(word: str) -> dict:
+        return {"t": "Div", "c": [["", [], [["lang", "en"], ["dir", "ltr"]]],
+                                  [{"t": "Para", "c": [{"t": "Str", "c": word}]}]]}
+
+    ast = {"meta": {}, "blocks": [
+        {"t": "OrderedList", "c": [[1, {"t": "Decimal"}, {"t": "Period"}], [[passage("one")], [passage("two")]]]},
+        {"t": "BulletList", "c": [[passage("three")]]},
+        {"t": "BlockQuote", "c": [passage("four")]}]}
+    out = with_block_directions(ast, "rtl")["blocks"]
+    items = out[0]["c"][1] + out[1]["c"] + [out[2]["c"]]
+    for item in items:
+        opening = item[0]
+        assert opening["t"] == "RawBlock" and '#set text(dir: ltr, lang: "en"' in opening["c"][1], item

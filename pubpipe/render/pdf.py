@@ -145,7 +145,8 @@ FULL_WIDTH = "#set block(width: 100%)\n"  # pandoc writes a div as #block[...]: 
 
 def with_block_directions(ast: dict, direction: str) -> dict:
     """What pandoc's typst writer ignores: a Div's `dir`, the notice boxes (on the start side), and that a div
-    is as wide as its column (FULL_WIDTH)."""
+    is as wide as its column (FULL_WIDTH); in divs, quotations and list items, where passages_as_blocks puts
+    them."""
     ast = clone(ast)
     start = "right" if direction == "rtl" else "left"
 
@@ -155,7 +156,13 @@ def with_block_directions(ast: dict, direction: str) -> dict:
     def walk(blocks: list) -> list:
         out = []
         for block in blocks:
-            if block.get("t") != "Div":
+            kind = block.get("t")
+            if kind == "BlockQuote":
+                block["c"] = walk(block["c"])
+            elif kind in ("BulletList", "OrderedList"):  # a list item's fallback paragraph is a div too
+                items = block["c"] if kind == "BulletList" else block["c"][1]
+                items[:] = [walk(item) for item in items]
+            if kind != "Div":
                 out.append(block)
                 continue
             block["c"][1] = walk(block["c"][1])
