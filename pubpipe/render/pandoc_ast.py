@@ -272,11 +272,12 @@ def passages_as_blocks(blocks: list, direction: str) -> list:
     source language: English in Arabic) becomes a div with the span's lang and dir around the paragraph, so the
     paragraph itself runs in that direction in every format: where its lines start, and that its final full
     stop ends the line on the right. A span inside the paragraph turns only its words around. Looks inside
-    divs, quotations and list items; a footnote's paragraphs keep their span."""
+    divs, quotations, list items and footnotes."""
     out = []
     for block in blocks:
         kind = block.get("t")
         if kind in ("Para", "Plain"):
+            block = {"t": kind, "c": _notes_as_blocks(block["c"], direction)}
             inlines = [n for n in block["c"] if n.get("t") not in ("Space", "SoftBreak")]
             span = inlines[0] if len(inlines) == 1 and inlines[0].get("t") == "Span" else None
             keys = dict(span["c"][0][2]) if span else {}
@@ -294,6 +295,17 @@ def passages_as_blocks(blocks: list, direction: str) -> list:
             block = {"t": kind, "c": [block["c"][0], [passages_as_blocks(item, direction) for item in block["c"][1]]]}
         out.append(block)
     return out
+
+
+def _notes_as_blocks(node: Any, direction: str) -> Any:
+    """The footnotes in a paragraph's inlines, their own paragraphs through passages_as_blocks."""
+    if isinstance(node, list):
+        return [n if type(n) is dict and n.get("t") in LEAVES else _notes_as_blocks(n, direction) for n in node]
+    if isinstance(node, dict):
+        if node.get("t") == "Note":
+            return {"t": "Note", "c": passages_as_blocks(node["c"], direction)}
+        return {key: _notes_as_blocks(value, direction) for key, value in node.items()}
+    return node
 
 
 def _prefetched(key: str) -> dict | None:

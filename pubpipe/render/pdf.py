@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import jinja2
@@ -137,21 +138,27 @@ def with_typst_wrappers(ast: dict, direction: str = "ltr") -> dict:
 NOTICE_BOX = 'fill: rgb("#fff6db"), inset: (x: 9pt, y: 7pt), width: 100%, stroke: ({side}: 3pt + rgb("#c99a06"))'
 
 
-FULL_WIDTH = "#set block(width: 100%)\n"  # pandoc writes a div as #block[...]: with width auto, Typst sized it to
-# its longest line, so a justified paragraph in a div (a reference, the suggested citation, a fallback) ended up
-# to 16 pt short of the column; set here, inside each div's own wrapper (globally it also reached the blocks
-# Typst lays out a right-to-left list item with, and shifted them)
+LABEL = re.compile(r"[A-Za-z0-9_.:-]+")  # an id Typst can take as a label, <id>
 
 
 def with_block_directions(ast: dict, direction: str) -> dict:
     """What pandoc's typst writer ignores: a Div's `dir`, the notice boxes (on the start side), and that a div
-    is as wide as its column (FULL_WIDTH); in divs, quotations and list items, where passages_as_blocks puts
-    them."""
+    is as wide as its column; in divs, quotations and list items, where passages_as_blocks puts them, and in
+    footnotes, where a block would part the paragraph from its number (_inline_passage).
+
+    Each div becomes our own full-width block around its content, its id the block's label: pandoc writes a
+    div as #block[...], whose auto width Typst took from its longest line, so a justified paragraph in a div
+    (a reference, the suggested citation, a fallback) ended up to 16 pt short of the column. (A rule setting
+    the width of every block inside also reached the equations of fit-formula, which then always fitted.)"""
     ast = clone(ast)
     start = "right" if direction == "rtl" else "left"
 
     def wrap(block: dict, opening: str) -> list:
-        return [{"t": "RawBlock", "c": ["typst", opening + FULL_WIDTH]}, block, {"t": "RawBlock", "c": ["typst", "]"]}]
+        ident = block["c"][0][0]
+        if ident and not LABEL.fullmatch(ident):  # pandoc's div keeps an id no label can carry
+            return [{"t": "RawBlock", "c": ["typst", opening]}, block, {"t": "RawBlock", "c": ["typst", "]"]}]
+        return [{"t": "RawBlock", "c": ["typst", opening]}, *block["c"][1],
+                {"t": "RawBlock", "c": ["typst", f"] <{ident}>" if ident else "]"]}]
 
     def walk(blocks: list) -> list:
         out = []
@@ -162,6 +169,9 @@ def with_block_directions(ast: dict, direction: str) -> dict:
             elif kind in ("BulletList", "OrderedList"):  # a list item's fallback paragraph is a div too
                 items = block["c"] if kind == "BulletList" else block["c"][1]
                 items[:] = [walk(item) for item in items]
+            elif kind in ("Para", "Plain"):  # a footnote's paragraph: in text(), a block would part it from its number
+                for note in _notes(block["c"]):
+                    note["c"] = [_inline_passage(child) for child in note["c"]]
             if kind != "Div":
                 out.append(block)
                 continue
@@ -175,7 +185,7 @@ def with_block_directions(ast: dict, direction: str) -> dict:
                 if keys.get("lang"):
                     settings += [f"lang: {typst_string(keys['lang'].partition('-')[0])}",
                                  f"region: {typst_region(keys['lang'])}"]
-                out += wrap(block, f"#block(width: 100%)[#set text({', '.join(settings)})\n")
+                out += wrap(block, f"#block(width: 100%)[#set text({', '.join(settings)})")
             elif "notice" in attr[1]:
                 out += wrap(block, f"#block({NOTICE_BOX.format(side=start)})[")
             else:
@@ -184,6 +194,29 @@ def with_block_directions(ast: dict, direction: str) -> dict:
 
     ast["blocks"] = walk(ast["blocks"])
     return ast
+
+
+def _inline_passage(block: dict) -> dict:
+    """A div of one paragraph in another language and direction (passages_as_blocks), as that paragraph with
+    its words in text(dir:, lang:, region:): the paragraph stays one, the period stays at the end of its run."""
+    keys = dict(block["c"][0][2]) if block.get("t") == "Div" else {}
+    inner = block["c"][1] if keys.get("lang") and keys.get("dir") in ("ltr", "rtl") else []
+    if len(inner) != 1 or inner[0].get("t") not in ("Para", "Plain"):
+        return block
+    opening = (f"#text(dir: {keys['dir']}, lang: {typst_string(keys['lang'].partition('-')[0])}, "
+               f"region: {typst_region(keys['lang'])})[")
+    return {"t": inner[0]["t"], "c": [{"t": "RawInline", "c": ["typst", opening]}, *inner[0]["c"],
+                                      {"t": "RawInline", "c": ["typst", "]"]}]}
+
+
+def _notes(node: object) -> list[dict]:
+    """The footnotes (Note nodes) in inline content, outermost first."""
+    if isinstance(node, list):
+        return [note for child in node if not (type(child) is dict and child.get("t") in LEAVES)
+                for note in _notes(child)]
+    if isinstance(node, dict):
+        return [node] if node.get("t") == "Note" else _notes(list(node.values()))
+    return []
 
 
 def typst_source(edition: Edition, ast: dict, templates: Path, context: dict, ui) -> str:
