@@ -298,7 +298,10 @@ def test_the_landing_page_and_the_feed_give_an_untranslated_title_its_language(n
 
 def test_a_new_right_to_left_edition_sets_english_notices_left_to_right_in_the_pdf(newly_added):
     """The draft notice, one short line of English in its box, starts on the left of the column, as English does
-    (set right to left, it sat on the right and read '.Draft translation, not yet reviewed')."""
+    (set right to left, it sat on the right and read '.Draft translation, not yet reviewed'); and on no page
+    does an English sentence's full stop stand at the start of its line: body, list items, footnotes,
+    definitions and the suggested citation all run left to right ('.developing sustainably',
+    '.IYRP Global Alliance Secretariat' and five more before)."""
     import subprocess
 
     known, root, added = newly_added
@@ -314,6 +317,10 @@ def test_a_new_right_to_left_edition_sets_english_notices_left_to_right_in_the_p
         (start, end, text), = [line for line in lines if line[2].startswith("Draft translation")]
         assert text.endswith("reviewed.") and end - start < (right - left) / 2, text  # short: the test can tell
         assert start - left < right - end, (left, right, start, end)
+        every = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True).stdout
+        displaced = [line.strip() for line in every.decode("utf-8").splitlines()
+                     if re.match(r"[.,;:]\s?[A-Za-z]", line.strip())]
+        assert not displaced, displaced  # no English sentence ends on the left of its line
 
 
 def test_the_notice_says_whether_parts_are_untranslated_or_out_of_date_and_in_which_language(fallback_build,

@@ -94,11 +94,15 @@ def edition_markdown(edition: Edition, notices: str = "") -> str:
     if edition.fell_back("acknowledgements_label") and edition.fell_back("acknowledgements"):  # one span for both
         acknowledgements = f"{language_marker(*edition.fallback)}**{s['acknowledgements_label']}**{joiner}" \
                            f"{s['acknowledgements']}"
+    # the citation is in the source language as a whole while its label, the title and the genre are (the names
+    # are cited in it always): then it runs in the source language's direction, its full stop at its end
+    whole = all(edition.fell_back(key) for key in ("citation_label", "title", "genre"))
+    citation_language = " lang={} dir={}".format(*edition.fallback) if whole else ""
     back = (
         f"# {marked('key_references')} {{#key-references}}\n\n"
         "::: {#refs}\n:::\n\n"
         f"::: {{#acknowledgements .acknowledgements}}\n{acknowledgements}\n:::\n\n"
-        f"::: {{#suggested-citation .suggested-citation}}\n**{marked('citation_label')}**\n:::\n"
+        f"::: {{#suggested-citation .suggested-citation{citation_language}}}\n**{marked('citation_label')}**\n:::\n"
     )
     notices = f"{notices}\n\n" if notices else ""
     return f"{notices}{edition.body.rstrip()}\n\n{back}"
@@ -272,7 +276,7 @@ def passages_as_blocks(blocks: list, direction: str) -> list:
     source language: English in Arabic) becomes a div with the span's lang and dir around the paragraph, so the
     paragraph itself runs in that direction in every format: where its lines start, and that its final full
     stop ends the line on the right. A span inside the paragraph turns only its words around. Looks inside
-    divs, quotations, list items and footnotes."""
+    divs, quotations, list items, definitions and footnotes."""
     out = []
     for block in blocks:
         kind = block.get("t")
@@ -293,6 +297,9 @@ def passages_as_blocks(blocks: list, direction: str) -> list:
             block = {"t": kind, "c": [passages_as_blocks(item, direction) for item in block["c"]]}
         elif kind == "OrderedList":
             block = {"t": kind, "c": [block["c"][0], [passages_as_blocks(item, direction) for item in block["c"][1]]]}
+        elif kind == "DefinitionList":
+            block = {"t": kind, "c": [[term, [passages_as_blocks(definition, direction) for definition in definitions]]
+                                      for term, definitions in block["c"]]}
         out.append(block)
     return out
 

@@ -144,7 +144,8 @@ LABEL = re.compile(r"[A-Za-z0-9_.:-]+")  # an id Typst can take as a label, <id>
 def with_block_directions(ast: dict, direction: str) -> dict:
     """What pandoc's typst writer ignores: a Div's `dir`, the notice boxes (on the start side), and that a div
     is as wide as its column; in divs, quotations and list items, where passages_as_blocks puts them, and in
-    footnotes, where a block would part the paragraph from its number (_inline_passage).
+    footnotes and definitions, where a block would part the paragraph from its number or its term
+    (_inline_passage).
 
     Each div becomes our own full-width block around its content, its id the block's label: pandoc writes a
     div as #block[...], whose auto width Typst took from its longest line, so a justified paragraph in a div
@@ -172,6 +173,9 @@ def with_block_directions(ast: dict, direction: str) -> dict:
             elif kind in ("Para", "Plain"):  # a footnote's paragraph: in text(), a block would part it from its number
                 for note in _notes(block["c"]):
                     note["c"] = [_inline_passage(child) for child in note["c"]]
+            elif kind == "DefinitionList":  # so would a definition's from its term
+                for _term, definitions in block["c"]:
+                    definitions[:] = [[_inline_passage(child) for child in definition] for definition in definitions]
             if kind != "Div":
                 out.append(block)
                 continue
