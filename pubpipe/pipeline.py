@@ -553,6 +553,8 @@ RANKS = {"parse": 0, "pdf": 1, "verify": 2, "docx-rtl": 3, "epub": 4, "docx": 4,
 
 def rank(fmt: str, edition: Edition) -> int:
     return RANKS["docx-rtl" if fmt == "docx" and edition.language.direction == "rtl" else fmt]
+
+
 VERIFIED_BESIDE_THE_PAGE = {"pdf"}  # its read-back (fonts, text, metadata) takes a quarter of its time
 
 

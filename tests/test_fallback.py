@@ -275,7 +275,8 @@ def test_a_new_edition_says_which_strings_are_in_the_source_language(newly_added
         if pandoc_ast.text_direction(tag) == "rtl":
             english = [p for p in page.xpath("//div[@class='body']//p") if _language_of(p)[0] == "en"
                        or all(_language_of(t.getparent())[0] == "en" for t in p.xpath(".//text()") if t.strip())]
-            english = [p for p in english if not p.xpath("ancestor::*[@id='footnotes']")]
+            assert any(p.xpath("ancestor::*[@id='footnotes']") for p in english) or \
+                not page.xpath("//*[@id='footnotes']")  # footnotes too, where the publication has any
             assert english and all(_language_of(p)[1] == "ltr" for p in english), \
                 [p.text_content()[:40] for p in english if _language_of(p)[1] != "ltr"]
 
@@ -291,9 +292,10 @@ def test_the_landing_page_and_the_feed_give_an_untranslated_title_its_language(n
         assert (title.get("lang"), title.get("dir")) == ("en", "ltr"), tag
     feed = etree.parse(str(root / "dist" / "feed.atom")).getroot()
     ns = {"a": "http://www.w3.org/2005/Atom"}
-    for entry in feed.iterfind("a:entry", ns):
-        if entry.find("a:link[@rel='alternate']", ns).get("hreflang") in added:  # the entry's own page first
-            assert entry.find("a:title", ns).get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+    titles = {entry.find("a:link[@rel='alternate']", ns).get("hreflang"):  # the entry's own page comes first
+              entry.find("a:title", ns).get("{http://www.w3.org/XML/1998/namespace}lang")
+              for entry in feed.iterfind("a:entry", ns)}
+    assert {tag: titles.get(tag) for tag in added} == {tag: "en" for tag in added}, titles
 
 
 def test_a_new_right_to_left_edition_sets_english_notices_left_to_right_in_the_pdf(newly_added):
@@ -412,3 +414,40 @@ def test_a_footnote_in_another_language_runs_in_its_direction_beside_its_number_
     assert paragraph["t"] == "Para" and paragraph["c"][0]["c"][1].startswith('#text(dir: ltr, lang: "en"')
     assert paragraph["c"][-1] == {"t": "RawInline", "c": ["typst", "]"]}
     assert out[1]["c"][1].startswith("#block(width: 100%)[") and out[-1]["c"][1] == "] <box>"
+
+
+def test_a_sentence_in_the_source_language_writes_its_values_in_that_language(newly_added):
+    """'Published %(date)s' falls back to English in a new edition: its date is then written as English writes
+    it, not in the edition's form ('Published 1 مارس 2026', which a right-to-left page showed reversed)."""
+    import yaml
+
+    from pubpipe.render.page import publication_date
+    from pubpipe.source.languages import parse_language
+
+    known, root, added = newly_added
+    meta = yaml.safe_load((root / "content" / known.slug / "publication.yaml").read_text(encoding="utf-8"))
+    english = publication_date(meta["date"], parse_language(meta["source_language"]))  # "March 1, 2026"
+    for tag in added:
+        page = html.fromstring((root / "dist" / known.slug / tag / "index.html").read_bytes())
+        (published,) = [t for t in page.xpath("//p[@class='byline']//text()") if t.startswith("Published ")]
+        assert _language_of(published.getparent())[0] == "en"
+        assert published == f"Published {english}", published
+
+
+def test_a_code_block_starts_on_the_left_in_a_right_to_left_pdf(newly_added):
+    """Code reads left to right in every edition: in a right-to-left PDF a code block took the edition's
+    direction and sat on the right. Each fenced code block's first line, wherever a publication has one."""
+    import subprocess
+
+    known, root, added = newly_added
+    source = (root / "content" / known.slug / "brief.md").read_text(encoding="utf-8")
+    firsts = [block.strip().splitlines()[0] for block in re.findall(r"^```[^\n]*\n(.*?)^```", source, re.M | re.S)]
+    for tag in [t for t in added if pandoc_ast.text_direction(t) == "rtl"]:
+        pdf = root / "dist" / known.slug / tag / f"{known.slug}.{tag}.pdf"
+        layout = subprocess.run(["pdftotext", "-bbox-layout", str(pdf), "-"], capture_output=True, check=True).stdout
+        lines = [(float(line.get("xMin")), float(line.get("xMax")), " ".join(w.text for w in line.iterfind("{*}word")))
+                 for line in etree.fromstring(layout).iter("{*}line")]
+        left, right = min(line[0] for line in lines), max(line[1] for line in lines)
+        for first in firsts:
+            (start, end, _text), = [line for line in lines if line[2] == " ".join(first.split())]
+            assert start - left < right - end, (first, start, end, left, right)

@@ -52,8 +52,8 @@ def title_language(publication: dict, edition: dict) -> tuple[str, str]:
     record = edition.get("record") or {}
     if edition["lang"] != publication["source_language"] and record.get("title") == record.get("original_title"):
         source = publication["source_language"]
-        return source, next((e["dir"] for e in publication["editions"] if e["lang"] == source),
-                            parse_language(source).direction)
+        return source, next((e["dir"] for e in publication["editions"] if e["lang"] == source), None) \
+            or parse_language(source).direction
     return edition["lang"], edition["dir"]
 
 

@@ -18,7 +18,7 @@ from pubpipe.render.figures import header_scope
 from pubpipe.render.fonts import css_rules
 from pubpipe.render.formulas import label_mathml
 from pubpipe.render.pandoc_ast import stringify, write
-from pubpipe.translate.edition import escape_markdown, language_marker
+from pubpipe.translate.edition import ForeignText, escape_markdown, language_marker
 from pubpipe.translate.ui import untranslated
 
 
@@ -42,24 +42,11 @@ class CompiledTemplates(jinja2.BytecodeCache):
 HTML_TEMPLATES, MARKDOWN_TEMPLATES = CompiledTemplates(), CompiledTemplates()
 
 
-class Foreign(Markup):
-    """Escaped text in a language other than the page's: a ui or metadata string that fell back to the
-    source language. As an attribute value it is the text; in element content the `marked` filter puts it in
-    a span that says its language and direction (WCAG 3.1.2, language of parts), so that a screen reader
-    speaks it in its own language and the Nu checker's language detection skips it."""
-
-    lang, direction = "", ""
-
-    @classmethod
-    def of(cls, text: str, lang: str, direction: str) -> Foreign:
-        made = cls(escape(text))
-        made.lang, made.direction = lang, direction
-        return made
-
-
 def marked(value: object) -> Markup:
-    """Jinja filter for element content: a Foreign value in a span with its lang and dir, anything else as
-    text."""
+    """Jinja filter for element content: text in another language than the page's (ForeignText: a ui or
+    metadata string that fell back to the source language) in a span that says its language and direction
+    (WCAG 3.1.2, language of parts: a screen reader speaks it in its own language, and the Nu checker's
+    language detection skips it); anything else as text. In an attribute a ForeignText is escaped text."""
     if not getattr(value, "lang", ""):
         return escape(value)
     return Markup('<span lang="{}" dir="{}">{}</span>').format(value.lang, value.direction, value)
@@ -78,13 +65,14 @@ Fallback = tuple[str, str] | None  # (lang, dir) of the source language in anoth
 
 
 def environment(templates: Path, translations: NullTranslations, fallback: Fallback = None) -> jinja2.Environment:
-    """HTML templates; with `fallback`, a ui string the catalog lacks comes back as Foreign."""
+    """HTML templates; with `fallback`, a ui string the catalog lacks comes back as ForeignText (escaped by
+    Jinja wherever it is written, put in a span by `marked`)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
                              undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"],
                              trim_blocks=True, lstrip_blocks=True, bytecode_cache=HTML_TEMPLATES)
     env.filters["marked"] = marked
     install_escaped_translations(env, translations, escape,
-                                 (lambda text: Foreign.of(text, *fallback)) if fallback else None)
+                                 (lambda text: ForeignText.of(text.unescape(), *fallback)) if fallback else None)
     return env
 
 
@@ -147,7 +135,7 @@ def table_of_contents(ast: dict) -> list[dict[str, str]]:
             keys = dict(inlines[0]["c"][0][2]) if len(inlines) == 1 and inlines[0].get("t") == "Span" else {}
             text = stringify(inlines)
             if keys.get("lang"):
-                text = Foreign.of(text, keys["lang"], keys.get("dir", "auto"))
+                text = ForeignText.of(text, keys["lang"], keys.get("dir", "auto"))
             entries.append({"id": block["c"][1][0], "text": text})
     return entries
 

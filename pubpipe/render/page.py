@@ -67,7 +67,11 @@ def page_context(edition: Edition, ast: dict) -> dict:
     series = in_its_language("genre", f"{plain['genre']} · {series_name} {pub.year}" if series_name else plain["genre"])
     group = pub.name(pub.meta["corporate_author"], edition.tag)
     original = pub.name(pub.meta["corporate_author"], pub.source_language)
-    shared = {"series": series, "published": publication_date(pub.meta["date"], edition.language),
+    # the date as the sentence around it writes it: the edition's form, or the source language's where that
+    # sentence ("Published %(date)s") falls back to it (an English sentence around "1 مارس 2026" read backwards)
+    published = Bilingual(publication_date(pub.meta["date"], edition.language),
+                          publication_date(pub.meta["date"], parse_language(pub.source_language)))
+    shared = {"series": series, "published": published,
               "original_group": original if original != group else ""}  # the title block, in HTML and PDF
     return {
         "plain": plain,

@@ -250,7 +250,7 @@ def parse(edition: Edition, csl: Path, notices: str = "") -> dict:
         ast["meta"].pop(key, None)
     mark_reference_language(ast, edition)
     if edition.language.direction == "rtl":
-        ast["blocks"] = isolate_latin_runs(ast["blocks"])
+        ast["blocks"] = isolate_latin_runs(code_left_to_right(ast["blocks"]))
     return ast
 
 
@@ -382,6 +382,20 @@ def _split_str(node: dict) -> list[dict]:
 
 UNSPLIT = frozenset({"Math", "Code", "RawInline", "RawBlock", "CodeBlock"}) | LEAVES  # isolate_latin_runs keeps
 # these as they are: code and formulas are left-to-right already; a leaf is split by the list that holds it
+
+
+def code_left_to_right(node: Any) -> Any:
+    """Every code block says dir=ltr: code reads left to right in every edition, and a right-to-left page or
+    EPUB set it on the right (an attribute, not CSS: EPUBCheck refuses `direction` in an EPUB style sheet;
+    inline code is in isolate_latin_runs' spans, and the PDF sets raw blocks left to right in brief.typ.j2)."""
+    if isinstance(node, list):
+        return [n if type(n) is dict and n.get("t") in LEAVES else code_left_to_right(n) for n in node]
+    if isinstance(node, dict):
+        if node.get("t") == "CodeBlock" and not any(key == "dir" for key, _value in node["c"][0][2]):
+            (ident, classes, keyvals), text = node["c"]
+            return {"t": "CodeBlock", "c": [[ident, classes, [*keyvals, ["dir", "ltr"]]], text]}
+        return {key: code_left_to_right(value) for key, value in node.items()}
+    return node
 
 
 def isolate_latin_runs(node: Any) -> Any:

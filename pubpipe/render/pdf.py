@@ -64,7 +64,7 @@ def typst_content(value: object) -> str:
     lang = getattr(value, "lang", "")
     if not lang:
         return typst_string(value)
-    return f"text(lang: {typst_string(lang.partition('-')[0])}, region: {typst_region(lang)}, {typst_string(value)})"
+    return f"text({typst_language(lang)}, {typst_string(value)})"
 
 
 def typst_wrapper(node: object) -> tuple[str, str] | None:
@@ -90,8 +90,14 @@ def typst_wrapper(node: object) -> tuple[str, str] | None:
         return f"#math.equation(block: false, alt: {typst_string(alt)})[", "]"
     lang = dict(node["c"][0][2]).get("lang") if node.get("t") == "Span" else None
     if lang:
-        return f"#text(lang: {typst_string(lang.partition('-')[0])}, region: {typst_region(lang)})[", "]"
+        return f"#text({typst_language(lang)})[", "]"
     return None
+
+
+def typst_language(tag: str) -> str:
+    """Typst's text settings for a passage in the language `tag`: its language and its own region (none unless
+    the tag names one), so that a passage never takes the edition's region."""
+    return f"lang: {typst_string(tag.partition('-')[0])}, region: {typst_region(tag)}"
 
 
 def typst_region(tag: str) -> str:
@@ -187,8 +193,7 @@ def with_block_directions(ast: dict, direction: str) -> dict:
                 # inherited from the edition (en, not en-CN)
                 settings = [f"dir: {keys['dir']}"] if keys.get("dir") in ("ltr", "rtl") else []
                 if keys.get("lang"):
-                    settings += [f"lang: {typst_string(keys['lang'].partition('-')[0])}",
-                                 f"region: {typst_region(keys['lang'])}"]
+                    settings.append(typst_language(keys["lang"]))
                 out += wrap(block, f"#block(width: 100%)[#set text({', '.join(settings)})")
             elif "notice" in attr[1]:
                 out += wrap(block, f"#block({NOTICE_BOX.format(side=start)})[")
@@ -207,8 +212,7 @@ def _inline_passage(block: dict) -> dict:
     inner = block["c"][1] if keys.get("lang") and keys.get("dir") in ("ltr", "rtl") else []
     if len(inner) != 1 or inner[0].get("t") not in ("Para", "Plain"):
         return block
-    opening = (f"#text(dir: {keys['dir']}, lang: {typst_string(keys['lang'].partition('-')[0])}, "
-               f"region: {typst_region(keys['lang'])})[")
+    opening = f"#text(dir: {keys['dir']}, {typst_language(keys['lang'])})["
     return {"t": inner[0]["t"], "c": [{"t": "RawInline", "c": ["typst", opening]}, *inner[0]["c"],
                                       {"t": "RawInline", "c": ["typst", "]"]}]}
 
