@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
@@ -21,11 +21,30 @@ PSEUDO = {"en-XA": "en"}  # pseudo-locales: (tag -> locale whose CLDR data they 
 
 @dataclass(frozen=True)
 class Language:
+    """What a tag means. Its direction and native name read the locale's own CLDR file (a few milliseconds
+    each, the Chinese one 10), so they are read when first asked for: a build starts its first parse before
+    it needs the other languages'."""
+
     tag: str  # BCP 47, as in dist/ paths and lang attributes
     locale: Locale
-    direction: str  # "ltr" or "rtl"
     region: str  # two-letter region for typesetting and PDF /Lang (zh-Hans -> CN)
-    native_name: str
+
+    @cached_property
+    def direction(self) -> str:
+        """"ltr" or "rtl"."""
+        return self.locale.text_direction
+
+    @cached_property
+    def native_name(self) -> str:
+        """The language's name in itself, capitalised as at the start of a sentence ("Français", "中文（简体）")."""
+        if self.is_pseudo:
+            return f"Pseudo ({self.tag})"
+        native = self.locale.get_display_name(self.locale) or self.tag
+        native = native[:1].upper() + native[1:]
+        if self.locale.language in FULL_WIDTH_PARENS and " (" in native:
+            # CLDR's localeDisplayPattern for these is "{0}（{1}）"; Babel hard-codes " (...)"
+            native = native.replace(" (", "（").replace(")", "）")
+        return native
 
     @property
     def catalog_dir(self) -> str:
@@ -81,8 +100,8 @@ def parse_language(tag: str) -> Language:
 
 @cache
 def _language(tag: str) -> Language:
-    """Once per tag and process: a build asks about the same few tags 80 times, and CLDR's native name
-    costs half a millisecond each (a failure, a ValueError, is not remembered: it is raised again)."""
+    """Once per tag and process: a build asks about the same few tags 80 times (a failure, a ValueError, is
+    not remembered: it is raised again)."""
     deprecated = get_global("language_aliases").get(tag.split("-")[0])
     if deprecated and tag not in PSEUDO:  # iw, in, ji, jw, mo, sh, tl: CLDR names their replacement
         modern = "-".join([deprecated.replace("_", "-")] + tag.split("-")[1:])
@@ -93,15 +112,7 @@ def _language(tag: str) -> Language:
     except (UnknownLocaleError, ValueError):
         raise ValueError(f"'{tag}' is not a language known to CLDR") from None
     region = locale.territory or _likely_subtags(locale)[2] or "001"
-    if tag in PSEUDO:
-        native = f"Pseudo ({tag})"
-    else:
-        native = locale.get_display_name(locale) or tag
-        native = native[:1].upper() + native[1:]
-        if locale.language in FULL_WIDTH_PARENS and " (" in native:
-            # CLDR's localeDisplayPattern for these is "{0}（{1}）"; Babel hard-codes " (...)"
-            native = native.replace(" (", "（").replace(")", "）")
-    return Language(tag, locale, locale.text_direction, region, native)
+    return Language(tag, locale, region)
 
 
 def tag_from_catalog_dir(name: str) -> str:
