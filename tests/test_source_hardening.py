@@ -274,3 +274,31 @@ def test_every_real_publication_validates():
             assert found == [] and validate(name, data, lines, path) == [], path
         publication, problems = load_publication(root)
         assert publication is not None and [p for p in problems if p.severity == "error"] == []
+
+
+def test_pure_python_parser_reads_the_same(tmp_path):
+    """Without libyaml (a PyYAML built from source without it), load_yaml falls back to PyYAML's own parser:
+    every YAML source of every publication reads the same, values and line numbers, and the limits hold."""
+    code = """
+import importlib, json, sys
+from pathlib import Path
+from pubpipe.source import yamlfile
+first = {}
+for path in sorted(Path(sys.argv[1]).glob('*/*.yaml')):
+    data, lines, problems = yamlfile.load_yaml(path, str(path))
+    first[str(path)] = repr((data, sorted(lines.items()), problems))
+sys.modules['yaml._yaml'] = None  # libyaml hidden
+yamlfile = importlib.reload(yamlfile)
+assert yamlfile.Parser.__module__ == yamlfile.__name__, yamlfile.Parser
+for path in sorted(Path(sys.argv[1]).glob('*/*.yaml')):
+    data, lines, problems = yamlfile.load_yaml(path, str(path))
+    assert first.pop(str(path)) == repr((data, sorted(lines.items()), problems)), path
+deep = Path(sys.argv[2]) / 'deep.yaml'
+deep.write_text('a: ' + '[' * 2000 + ']' * 2000 + chr(10))
+print(json.dumps([d.message for d in yamlfile.load_yaml(deep, 'deep.yaml')[2]]))
+"""
+    for content in (ROOT / "content", ROOT / "tests" / "fixtures"):
+        result = subprocess.run([sys.executable, "-c", code, str(content), str(tmp_path)], cwd=ROOT,
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert "nested more than 64 levels deep" in result.stdout
