@@ -21,7 +21,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 
 from pubpipe.diagnostics import Diagnostic, PipelineError, error, raise_if_errors, warning
-from pubpipe.release import graph, publish
+from pubpipe.release import graph, head_start, publish
 from pubpipe.release.cache import Store, code_digest, digest_json, tools_digest
 from pubpipe.release.keys import artifact_key, check_key
 from pubpipe.release.manifest import EditionResult, artifact_entry, merge_manifest, read_manifest
@@ -29,7 +29,7 @@ from pubpipe.release.provenance import font_file_paths, release_facts, remember_
 from pubpipe.render import pandoc_ast
 from pubpipe.render.artifacts import CITATION_FORMATS, FORMATS, artifact_name
 from pubpipe.render.fonts import check_families, font_problems, missing_families, stack_for, uncovered
-from pubpipe.render.page import edition_ast, notice_markdown, page_context, write_html_edition
+from pubpipe.render.page import edition_ast, guessed_parse, page_context, write_html_edition
 from pubpipe.source import provenance
 from pubpipe.source.figures import check_figures
 from pubpipe.source.formulas import check_formulas
@@ -147,9 +147,8 @@ class Ahead:
         edition = self.guessed[(publication.slug, spec.language.tag)] = make_edition(publication, spec, translations)
         if edition_inputs(project, edition) == self.previous.get((publication.slug, spec.language.tag)):
             return  # unchanged: its artifacts are most likely in the cache
-        ui, _problems = load_ui(project.locales, spec.language, publication.source_language)  # unchecked: a guess
-        self.keys[(publication.slug, spec.language.tag)] = self.prefetch.start(
-            edition, project.style(publication.citation_style), notice_markdown(project.templates, edition, ui))
+        key = self.prefetch.start(edition, *guessed_parse(project, edition))  # its ui catalog unchecked: a guess
+        self.keys[(publication.slug, spec.language.tag)] = key
 
     def drop(self, slug: str, tag: str) -> None:
         """A check rejected an entry: the parse of the guess is not needed (that edition is parsed again)."""
@@ -287,7 +286,8 @@ def parses_ahead(project: Project):
         # as many parses at once as cores: the main process looks for a finished one only between editions,
         # and with one fewer a core would idle from a parse's end to that look; the checks and the parses then
         # share the cores, and the parses end before the workers start (measured: 2.78 -> 2.70 s cold)
-        prefetch = pandoc_ast.Prefetch(Path(folder), jobs)
+        prefetch = pandoc_ast.Prefetch(Path(folder), jobs, adopt=head_start.claim)  # a first build's first parse
+        # may have begun before the imports (release/head_start.py)
         try:  # a dist/ that cannot be read is the build's to report, later
             manifest = read_manifest(project.dist)
         except OSError:

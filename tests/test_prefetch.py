@@ -7,6 +7,10 @@ parse (same AST as pandoc run directly), and a guess that a check proves wrong i
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pypandoc
@@ -18,7 +22,7 @@ from pubpipe.render import pandoc_ast
 from pubpipe.render.page import edition_ast, notice_markdown
 from pubpipe.source.project import Project
 
-from .conftest import catalog_file, publication_project
+from .conftest import ROOT, catalog_file, publication_project
 
 
 def _direct_only(monkeypatch) -> list:
@@ -165,3 +169,102 @@ def test_check_takes_every_parse_from_its_prefetch(publication, tmp_path, monkey
     assert [p for p in problems if p.severity == "error"] == []
     assert calls == [], "a parse ran pandoc itself instead of taking its prefetched result"
     assert pandoc_ast.READY == {} and pandoc_ast.RUNNING == {}
+
+
+HEAD_START = """
+import sys
+from pathlib import Path
+
+from pubpipe.release import head_start
+
+root = Path(sys.argv[1]).resolve()
+head_start.begin(root, [])  # what build.py does for a full build, before it imports the pipeline
+assert len(head_start._BEGUN) == 1, "no head start begun"
+begun = head_start._BEGUN[0]
+
+from pubpipe import pipeline
+from pubpipe.render import pandoc_ast
+from pubpipe.render.page import edition_ast, guessed_parse
+from pubpipe.source.project import Project
+from pubpipe.source.publication import discover
+
+project = Project(root)
+loaded = pipeline.load(project)
+first = discover(project.content)[0].name
+edition, ui = next((e, ui) for e, ui in loaded.editions
+                   if e.publication.slug == first and e.tag == e.publication.source_language)
+_markdown, _metadata, key = pandoc_ast.parse_input(edition, *guessed_parse(project, edition))
+assert head_start.claim(key) is begun, (begun.key, key)
+assert head_start.claim(key) is None, "taken twice"
+assert begun.wait() == 0, begun.returncode
+pandoc_ast.READY[key] = begun.output
+taken = edition_ast(project, edition, ui)
+pandoc_ast.READY.clear()
+assert taken == edition_ast(project, edition, ui), "the head start's parse is not the build's"
+head_start.end_all()
+assert not begun.folder.exists(), "its folder was left"
+print("taken", key)
+"""
+
+
+def test_a_head_start_is_the_parse(publication, tmp_path):
+    """The parse a first build's forked child begins before the imports (release/head_start.py) has the key
+    of the build's own parse of the source edition, after every check, and is that parse."""
+    root = project_of(publication, tmp_path)
+    result = subprocess.run([sys.executable, "-c", HEAD_START, str(root)], capture_output=True, text=True,
+                            cwd=ROOT, env={**os.environ, "PUBPIPE_JOBS": "2"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("taken "), result.stdout
+
+
+def test_a_head_start_never_reads_a_style_outside_templates(tmp_path):
+    """Its child reads publication.yaml before the schema check: a citation_style that leaves templates/csl/
+    starts no parse; the build then refuses the style, once, with its own diagnostic."""
+    from .conftest import PUBLICATIONS
+
+    known = next(p for p in PUBLICATIONS if p.slug == "outgrowing-offsetting")
+    root = publication_project(known, tmp_path / "project")
+    meta = root / "content" / known.slug / "publication.yaml"
+    outside = tmp_path / "outside.csl"
+    outside.write_text((root / "templates" / "csl" / "iyrp-author-date.csl").read_text(encoding="utf-8"))
+    meta.write_text(meta.read_text(encoding="utf-8") + "citation_style: ../../../outside\n", encoding="utf-8")
+    code = ("import sys; from pathlib import Path; from pubpipe.release import head_start; "
+            "head_start.begin(Path(sys.argv[1]), []); begun = head_start._BEGUN[0]; "
+            "print(head_start.claim('x'), repr(begun.key), begun.wait())")
+    result = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PUBPIPE_JOBS": "2"})
+    assert result.stdout.split() == ["None", "''", "1"], result.stdout + result.stderr
+
+
+def test_a_first_build_with_a_head_start_is_the_same_build(tmp_path):
+    """build.py with nothing in dist/ (a head start) and with PUBPIPE_JOBS=1 (none): the same files, byte for
+    byte; no temporary folder is left, and a broken first build prints its diagnostics only."""
+    from .conftest import PUBLICATIONS
+
+    known = next(p for p in PUBLICATIONS if p.slug == "outgrowing-offsetting")
+    sums = {}
+    for jobs in ("2", "1"):
+        root = project_of(known, tmp_path / jobs)
+        temporary = tmp_path / f"tmp{jobs}"
+        temporary.mkdir()
+        env = {**os.environ, "PUBPIPE_IN_VENV": "1", "PUBPIPE_JOBS": jobs, "TMPDIR": str(temporary),
+               "SOURCE_DATE_EPOCH": "1772323200"}
+        result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--project", str(root), "-q"],
+                                capture_output=True, text=True, env=env)
+        assert result.returncode == 0, result.stderr
+        sums[jobs] = (root / "dist" / "SHA256SUMS").read_text(encoding="utf-8")
+        assert list(temporary.iterdir()) == [], "a temporary folder was left"
+    assert sums["2"] == sums["1"]
+    root = tmp_path / "2"
+    shutil.rmtree(root / "dist")
+    meta = root / "content" / known.slug / "publication.yaml"
+    meta.write_text(meta.read_text(encoding="utf-8") + "title: [unclosed\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--project", str(root)], capture_output=True,
+                            text=True, cwd=root, env={**os.environ, "PUBPIPE_IN_VENV": "1", "PUBPIPE_JOBS": "2",
+                                            "TMPDIR": str(tmp_path / "tmp2")})
+    assert result.returncode == 1 and result.stdout == "", result.stdout
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == 1 and errors[0].startswith(f"content/{known.slug}/publication.yaml:") \
+        and errors[0].endswith("[yaml-syntax]"), result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert list((tmp_path / "tmp2").iterdir()) == [], "a temporary folder was left"

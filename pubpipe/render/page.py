@@ -28,6 +28,7 @@ from pubpipe.source.languages import parse_language
 from pubpipe.source.project import Project
 from pubpipe.source.record import Record
 from pubpipe.translate.edition import Edition, ForeignText, escape_markdown
+from pubpipe.translate.ui import load_ui
 
 
 def notice_markdown(templates: Path, edition: Edition, ui) -> str:
@@ -44,6 +45,14 @@ def notice_markdown(templates: Path, edition: Edition, ui) -> str:
         draft=edition.spec.status == "draft", fallbacks=bool(edition.fallbacks),
         untranslated=bool(edition.fallbacks) and bool(states & {"missing", "untranslated"}),
         language=language).strip()
+
+
+def guessed_parse(project: Project, edition: Edition) -> tuple[Path, str]:
+    """The citation style and the notices of an edition's parse, its ui catalog read without checks: what a
+    parse started before the checks reads (pipeline.Ahead, release/head_start.py)."""
+    publication = edition.publication
+    ui, _problems = load_ui(project.locales, edition.language, publication.source_language)
+    return project.style(publication.citation_style), notice_markdown(project.templates, edition, ui)
 
 
 def language_name(tag: str, locale) -> str:

@@ -17,8 +17,9 @@ import os
 import re
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import pypandoc
@@ -147,6 +148,28 @@ def parse_input(edition: Edition, csl: Path, notices: str) -> tuple[str, str, st
     return markdown, metadata, key
 
 
+def parse_command(folder: Path, key: str, markdown: str, metadata: str, csl: Path) -> tuple[list[str], Path]:
+    """The pandoc command of a parse started ahead, its input written into `folder`; and where it writes."""
+    source, meta_file, output = (folder / f"{key}.{suffix}" for suffix in ("md", "yaml", "json"))
+    source.write_text(markdown, encoding="utf-8")
+    meta_file.write_text(metadata, encoding="utf-8")
+    return [pypandoc.get_pandoc_path(), f"--from={READER}", "--to=json", "--sandbox",
+            *parse_arguments(csl, meta_file), f"--output={output}", str(source)], output
+
+
+class Adopted(Protocol):
+    """A parse begun elsewhere (release/head_start.py), as Prefetch runs it: `done` reads empty once pandoc
+    has exited, `output` is where its JSON goes; poll() is None while it runs."""
+
+    done: int
+    output: Path
+    returncode: int | None
+
+    def poll(self) -> int | None: ...
+    def kill(self) -> None: ...
+    def wait(self) -> int: ...
+
+
 class Prefetch:
     """Parses started ahead, each a pandoc process of its own, while the build's Python is still reading and
     checking catalogs: on two cores the second one is otherwise idle until the workers start.
@@ -158,21 +181,23 @@ class Prefetch:
     only its pandoc holds, so the parse that needs it (in a forked worker too) reads to the end of the pipe,
     which comes when pandoc exits, instead of the build waiting for it before the workers start."""
 
-    def __init__(self, folder: Path, limit: int):
-        self.folder, self.limit = folder, limit
+    def __init__(self, folder: Path, limit: int, adopt: Callable[[str], Adopted | None] | None = None):
+        self.folder, self.limit, self.adopt = folder, limit, adopt
         self.waiting: list[tuple[str, list[str], Path]] = []
-        self.running: dict[str, tuple[subprocess.Popen, Path]] = {}
+        self.running: dict[str, tuple[subprocess.Popen | Adopted, Path]] = {}
 
     def start(self, edition: Edition, csl: Path, notices: str) -> str:
-        """Queue the parse of this input (started now if fewer than `limit` run); its key."""
+        """Queue the parse of this input (started now if fewer than `limit` run); its key. A parse that
+        `adopt` already has running for this very input (release/head_start.py) is taken over instead."""
         markdown, metadata, key = parse_input(edition, csl, notices)
         if key in READY or key in self.running or any(key == k for k, _c, _o in self.waiting):
             return key
-        source, meta_file, output = (self.folder / f"{key}.{suffix}" for suffix in ("md", "yaml", "json"))
-        source.write_text(markdown, encoding="utf-8")
-        meta_file.write_text(metadata, encoding="utf-8")
-        command = [pypandoc.get_pandoc_path(), f"--from={READER}", "--to=json", "--sandbox",
-                   *parse_arguments(csl, meta_file), f"--output={output}", str(source)]
+        adopted = self.adopt(key) if self.adopt is not None else None
+        if adopted is not None:
+            self.running[key] = (adopted, adopted.output)
+            RUNNING[key] = (adopted.done, adopted.output)
+            return key
+        command, output = parse_command(self.folder, key, markdown, metadata, csl)
         self.waiting.append((key, command, output))
         self.advance()
         return key

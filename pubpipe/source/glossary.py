@@ -102,14 +102,15 @@ class Glossary:
         return {}
 
 
-def load_glossary(path: Path) -> tuple[Glossary | None, list[Diagnostic]]:
-    """Read glossary.yaml if the publication has one; every departure from its schema is reported."""
+def load_glossary(path: Path, schema: bool = True) -> tuple[Glossary | None, list[Diagnostic]]:
+    """Read glossary.yaml if the publication has one; every departure from its schema is reported (unless
+    not `schema`: see publication.read_publication)."""
     if not path.exists():
         return None, []
     data, lines, problems = load_yaml(path, str(path))
     if data is None and not problems:  # an empty file: no terms yet
         return None, []
-    problems = problems or validate("glossary", data, lines, path)
+    problems = problems or (validate("glossary", data, lines, path) if schema else [])
     if problems:
         return None, problems
     terms = []

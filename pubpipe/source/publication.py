@@ -131,20 +131,25 @@ def load_publication(root: Path) -> tuple[Publication | None, list[Diagnostic]]:
     return publication, list(problems)
 
 
-def read_publication(root: Path) -> tuple[Publication | None, list[Diagnostic]]:
+def read_publication(root: Path, schemas: bool = True) -> tuple[Publication | None, list[Diagnostic]]:
     """Read and validate one publication; return it with every problem found.
 
     Each YAML source is checked against its schema (schemas/) first; the checks
     that read values (slug, year, names, language tags) run only on metadata of
-    the right shapes, so malformed input is reported, never a crash.
+    the right shapes, so malformed input is reported, never a crash. Without
+    `schemas` (a guess that the build checks later: release/head_start.py), a
+    source of the wrong shape may raise instead.
     """
+    def check(name: str, data: Any, lines: dict[KeyPath, int], path: Path) -> list[Diagnostic]:
+        return validate(name, data, lines, path) if schemas else []
+
     problems: list[Diagnostic] = []
     meta_path, refs_path, brief_path = root / "publication.yaml", root / "references.yaml", root / "brief.md"
     meta, lines, found = load_yaml(meta_path, str(meta_path))
-    problems += found or validate("publication", meta, lines, meta_path)
+    problems += found or check("publication", meta, lines, meta_path)
     meta_ok = not problems
     refs, ref_lines, found = load_yaml(refs_path, str(refs_path))
-    problems += found or validate("references", refs, ref_lines, refs_path)
+    problems += found or check("references", refs, ref_lines, refs_path)
     try:
         brief = brief_path.read_text(encoding="utf-8")
     except (FileNotFoundError, UnicodeDecodeError) as exc:
@@ -153,7 +158,7 @@ def read_publication(root: Path) -> tuple[Publication | None, list[Diagnostic]]:
     if meta_ok:
         problems += _check_metadata(meta, lines, str(meta_path), root.name)
     blocked = any(d.severity == "error" for d in problems)
-    glossary, found = load_glossary(root / "glossary.yaml")  # its problems are reported; they block no edition
+    glossary, found = load_glossary(root / "glossary.yaml", schemas)  # its problems are reported; they block no edition
     problems += found
     if blocked:
         return None, problems

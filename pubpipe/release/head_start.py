@@ -1,0 +1,162 @@
+"""A first build's head start: the first source edition's parse, begun by a forked child before the imports.
+
+A build's main process spends its first 0.2 s on one core, importing the
+pipeline and checking the sources, before it starts any parse ahead
+(pipeline.parses_ahead); the other core idles, and every millisecond of that
+lengthens the build. So build.py forks right after the no-op check, before
+those imports: the child imports only what one parse needs, reads the first
+publication (its schemas unchecked: the build checks them), makes its source
+edition as the build would, and starts that edition's pandoc parse. The build
+takes it over (render/pandoc_ast.Prefetch, `adopt`) only when its own parse
+input, after every check, is byte for byte the child's: the key. Otherwise the
+child's work is dropped, and nothing it did is ever shown.
+
+Only a full build with nothing in dist/ yet (a first build, a CI runner, after
+`clean`) begins one: later builds take most editions from the cache. The child
+reads the files the build reads itself, passes pandoc a citation style only
+from templates/csl/, prints nothing (its standard streams are /dev/null), and
+leads its own process group, which the build kills at exit if the parse is
+still running. Standard library only, until the fork.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pubpipe.release.graph import fork_is_safe, worker_count
+
+FULL_BUILD = {"build", "-q", "--quiet", "--strict"}  # any other argument selects, or is not a build
+
+
+@dataclass
+class HeadStart:
+    """The child's parse, as pandoc_ast.Prefetch runs its own (its Adopted protocol): `done` is the read end
+    of a pipe that gives the parse's key, then reads empty once pandoc has exited."""
+
+    pid: int  # the child, which leads the process group of itself and its pandoc, and exits with pandoc's code
+    done: int
+    folder: Path
+    key: str | None = None
+    claimed: bool = False
+    returncode: int | None = None
+
+    @property
+    def output(self) -> Path:
+        return self.folder / f"{self.key}.json"
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            _pid, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+
+_BEGUN: list[HeadStart] = []
+
+
+def begin(root: Path, args: list[str]) -> None:
+    """Fork the head start of a full first build of the project at `root` (`args`: the build's arguments)."""
+    if _BEGUN or not set(args) <= FULL_BUILD or (root / "dist" / "manifest.json").exists() \
+            or worker_count() < 2 or not fork_is_safe():
+        return
+    folder = Path(tempfile.mkdtemp(prefix="pubpipe-head-"))
+    done, end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setpgid(0, 0)
+            null = os.open(os.devnull, os.O_RDWR)
+            for stream in (0, 1, 2):
+                os.dup2(null, stream)
+            os.close(done)
+            code = _parse_first_source(root, folder, end)
+        except BaseException:  # noqa: BLE001 - a guess that failed: the build finds and reports the cause
+            pass
+        finally:
+            os._exit(code)
+    try:
+        os.setpgid(pid, pid)  # also here, so that a kill right after the fork reaches the group
+    except OSError:  # the child got there first, or has already exited
+        pass
+    os.close(end)
+    _BEGUN.append(HeadStart(pid, done, folder))
+    atexit.register(end_all)
+
+
+def _parse_first_source(root: Path, folder: Path, end: int) -> int:
+    """In the child: the first publication's source edition, as pipeline.load and Ahead.guess make it, and its
+    parse; pandoc's exit code. Writes the parse's key into the pipe, then leaves the pipe to pandoc alone."""
+    from pubpipe.render.page import guessed_parse
+    from pubpipe.render.pandoc_ast import parse_command, parse_input
+    from pubpipe.source.project import Project
+    from pubpipe.source.publication import discover, read_publication
+    from pubpipe.translate.catalogs import Translations
+    from pubpipe.translate.edition import make_edition
+
+    project = Project(root)
+    publication, _problems = read_publication(discover(project.content)[0], schemas=False)
+    spec = next(spec for spec in publication.editions if spec.language.tag == publication.source_language)
+    edition = make_edition(publication, spec, Translations(None, None))
+    csl, notices = guessed_parse(project, edition)
+    if not csl.resolve().is_relative_to(project.csl_dir.resolve()) or not csl.is_file():
+        return 1  # an unchecked citation_style that leaves templates/csl/: the build's schema check reports it
+    markdown, metadata, key = parse_input(edition, csl, notices)
+    command, _output = parse_command(folder, key, markdown, metadata, csl)
+    pandoc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, pass_fds=(end,))
+    os.write(end, f"{key}\n".encode())
+    os.close(end)
+    return pandoc.wait()
+
+
+def claim(key: str) -> HeadStart | None:
+    """The head start, if it parses this very input and nobody has taken it yet (Prefetch's `adopt`). The
+    first call waits for the child to name its key: the child has less to do before that than the build."""
+    if not _BEGUN or _BEGUN[0].claimed:
+        return None
+    begun = _BEGUN[0]
+    if begun.key is None:
+        line = b""
+        while not line.endswith(b"\n"):
+            byte = os.read(begun.done, 1)
+            if not byte:  # the child ended without starting a parse
+                break
+            line += byte
+        begun.key = line.decode("ascii", "replace").strip()
+    if begun.key != key:
+        return None
+    begun.claimed = True  # from here, Prefetch owns `done` (and closes it)
+    return begun
+
+
+def end_all() -> None:
+    """At exit: stop a parse still running, reap the child, remove its folder."""
+    for begun in _BEGUN:
+        begun.kill()
+        begun.wait()
+        if not begun.claimed:
+            os.close(begun.done)
+        shutil.rmtree(begun.folder, ignore_errors=True)
+    _BEGUN.clear()
