@@ -350,8 +350,10 @@ def _build(project: Project, langs, formats, slugs, strict, report, notice, prog
                 tasks.append(graph.Task(partial(hash_fonts, project.root, fonts), rank=RANKS["provenance"]))
             facts_task = len(tasks)  # the tool versions and the source commit (subprocesses): in a worker too
             tasks.append(graph.Task(partial(provenance_facts, project), rank=RANKS["provenance"]))
-            for module in {module for job in todo for f in job.todo for module in RENDERERS.get(f, ())}:
-                importlib.import_module(module)  # once, here, before the workers fork
+            for name in {module for job in todo for f in job.todo for module in RENDERERS.get(f, ())}:
+                module = importlib.import_module(name)  # once, here, before the workers fork
+                if hasattr(module, "compile_templates"):  # so are its templates
+                    module.compile_templates(project.templates)
             if ahead is not None:
                 ahead.prefetch.finish()  # those not started are dropped; running ones go on beside the workers
             outcomes = graph.run(tasks, graph.worker_count() if width(todo) > 1 else 1, progress)
@@ -392,7 +394,7 @@ def report_lines(report: Report) -> Progress:
 
 ORDER = ("pdf", "epub", "docx", "html")  # the page lists the other downloads with their sizes: it comes last
 RENDERERS = {"pdf": ("pubpipe.render.pdf", "pubpipe.verify.pdf_fonts"), "epub": ("pubpipe.render.epub",),
-             "docx": ("pubpipe.render.docx",)}  # what each format's task imports
+             "docx": ("pubpipe.render.docx",), "html": ("pubpipe.render.page",)}  # what each format's task imports
 
 
 @dataclass

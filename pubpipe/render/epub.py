@@ -32,6 +32,14 @@ from pubpipe.translate.ui import load_ui
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
+ACCESSIBILITY = "accessibility.txt.j2"  # the summary of the package's accessibility metadata
+
+
+def compile_templates(templates: Path) -> None:
+    """Compiled here, once, before the workers fork: they inherit the compiled code (the process's
+    CompiledTemplates), where each would compile it again (2 ms)."""
+    environment(templates, NullTranslations()).get_template(ACCESSIBILITY)
+
 
 def embedded_face(language: Language) -> str | None:
     """The language's own face, subset into its EPUBs, for scripts many readers lack a font for: every
@@ -130,7 +138,7 @@ def with_accessibility(opf: str, facts: dict[str, bool], templates: Path, ui, ta
     features += ["alternativeText"] if facts["images"] and facts["described_images"] else []
     features += ["MathML"] + (["describedMath"] if facts["described_math"] else []) if facts["math"] else []
     features += ["pageNavigation"] if facts["page_list"] else []
-    summary, english = (" ".join(environment(templates, translations).get_template("accessibility.txt.j2")
+    summary, english = (" ".join(environment(templates, translations).get_template(ACCESSIBILITY)
                                  .render(**facts).split()) for translations in (ui, NullTranslations()))
     # untranslated (no ui catalog for the language yet): the English sentences say so, not the package's language
     language = ' xml:lang="en"' if summary == english and not tag.startswith("en") else ""

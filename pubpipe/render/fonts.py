@@ -18,13 +18,14 @@ import json
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-
-import typst
-from fontTools import unicodedata
+from typing import TYPE_CHECKING
 
 from pubpipe.diagnostics import Diagnostic, error
 from pubpipe.render import sfnt
 from pubpipe.source.languages import Language, parse_language
+
+if TYPE_CHECKING:
+    import typst
 
 TABLE = json.loads((Path(__file__).with_name("scripts.json")).read_text(encoding="utf-8"))
 MATH = "New Computer Modern Math"
@@ -109,6 +110,8 @@ def other_scripts(text: str, families: tuple[str, ...]) -> list[Faces]:
     if not missing:
         return []
     by_key: dict[str, set[str]] = {}
+    from fontTools import unicodedata  # here, as typst below: the head start's child needs neither (10 ms)
+
     for ch in missing:
         script = unicodedata.script(ch)
         key = TABLE["unicode_scripts"].get(script, script)
@@ -156,6 +159,8 @@ def stack_for(language: Language | str, text: str = "") -> FontStack:
 def font_book() -> typst.Fonts:
     """The installed fonts as Typst finds them, scanned once per process: typst.compile without it scans
     the system's fonts again on every call (65 ms here). Scanning starts no thread, so workers can fork after."""
+    import typst
+
     return typst.Fonts()
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 import typst
+from babel.support import NullTranslations
 
 from pubpipe.render.figures import LEAVES, clone, for_typst
 from pubpipe.render.fonts import FontStack, font_book, stack_for
@@ -39,6 +40,13 @@ def typst_fonts(families: tuple[str, ...], latin_in_cjk: bool) -> str:
 
 
 TYPST_TEMPLATES = CompiledTemplates()
+TEMPLATE = "brief.typ.j2"
+
+
+def compile_templates(templates: Path) -> None:
+    """Compiled here, once, before the workers fork: they inherit the compiled code (the process's
+    CompiledTemplates), where each would compile it again (10 ms)."""
+    _environment(templates, NullTranslations()).get_template(TEMPLATE)
 
 
 def _environment(templates: Path, ui, fallback: tuple[str, str] | None = None) -> jinja2.Environment:
@@ -233,7 +241,7 @@ def typst_source(edition: Edition, ast: dict, templates: Path, context: dict, ui
     body = write(with_block_directions(marked, edition.language.direction), "typst-citations", ["--wrap=none"])
     # the stack from everything the PDF prints (body, notices, references, metadata): the AST's strings
     stack: FontStack = stack_for(edition.language, ast_json(ast))
-    return _environment(templates, ui, edition.fallback).get_template("brief.typ.j2").render(
+    return _environment(templates, ui, edition.fallback).get_template(TEMPLATE).render(
         body=body,
         body_fonts=typst_fonts(stack.body, stack.latin_in_cjk),
         heading_fonts=typst_fonts(stack.heading, stack.latin_in_cjk),
