@@ -91,11 +91,14 @@ def run(tasks: list[Task], jobs: int, on_event: Emit) -> list:
         with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context) as pool:
             pending: dict = {}
             while waiting or pending:
-                # a worker that comes free takes the first ready task by rank: tasks are handed out one per free
-                # worker, not queued as they come ready, so a long task that comes ready late still goes before
-                # short ones that came ready earlier
+                # a worker that comes free takes the first ready task by rank: tasks are handed out as workers come
+                # free, not queued as they come ready, so a long task that comes ready late still goes before
+                # short ones that came ready earlier. One more than there are workers: that one waits in the
+                # pool's queue, so a worker that comes free starts it at once instead of waiting for this process
+                # to hand one over (about 1 ms a task, 14 ms of idle per worker in a build); a task that comes
+                # ready late waits behind at most that one
                 for index, task in list(waiting.items()):
-                    if len(pending) >= jobs:
+                    if len(pending) > jobs:
                         break
                     if all(i in results for i in task.after):
                         del waiting[index]
