@@ -36,17 +36,14 @@ if __name__ == "__main__":
     bootstrap.ensure(ROOT, for_tests=testing, previews="previews" in sys.argv[1:2])
     if testing:
         sys.exit(run_tests(sys.argv[2:]))
-    from pubpipe.progress import build_arguments, noop  # standard library only: an unchanged build never loads
-    # an engine
+    from pubpipe.progress import noop  # standard library only: an unchanged build never loads an engine
 
     answered = noop(sys.argv[1:], ROOT)
     if answered is not None:
         sys.exit(answered)
-    building = build_arguments(sys.argv[1:])
-    if building is not None:  # a first build's first parse starts now, in a child (pubpipe/release/head_start.py)
-        from pubpipe.release import head_start
+    from pubpipe.release import head_start  # a first build's first parse starts now, in a child
 
-        head_start.begin((building[1] or ROOT).resolve(), building[0])
+    head_start.begin(ROOT, sys.argv[1:])
     from pubpipe.cli import leave, main
 
     leave(main(sys.argv[1:], ROOT))

@@ -141,9 +141,7 @@ class Ahead:
     keys: dict[tuple[str, str], str] = field(default_factory=dict)  # the parse key of each guess started
 
     def guess(self, project: Project, publication: Publication, spec: EditionSpec, path, catalog) -> None:
-        # what read_translations makes when no check rejects an entry (the source language: no catalog)
-        translations = Translations(str(path), catalog, frozenset(), spec.status == "official") \
-            if catalog is not None else Translations(None, None)
+        translations = Translations.unchecked(path, catalog, spec.status == "official")
         edition = self.guessed[(publication.slug, spec.language.tag)] = make_edition(publication, spec, translations)
         if edition_inputs(project, edition) == self.previous.get((publication.slug, spec.language.tag)):
             return  # unchanged: its artifacts are most likely in the cache

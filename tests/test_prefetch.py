@@ -7,6 +7,7 @@ parse (same AST as pandoc run directly), and a guess that a check proves wrong i
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 
 from pubpipe import pipeline
 from pubpipe.cli import main
+from pubpipe.release import head_start as head_start_module
 from pubpipe.render import pandoc_ast
 from pubpipe.render.page import edition_ast, notice_markdown
 from pubpipe.source.project import Project
@@ -172,13 +174,13 @@ def test_check_takes_every_parse_from_its_prefetch(publication, tmp_path, monkey
 
 
 HEAD_START = """
-import sys
+import json, sys
 from pathlib import Path
 
 from pubpipe.release import head_start
 
-root = Path(sys.argv[1]).resolve()
-head_start.begin(root, [])  # what build.py does for a full build, before it imports the pipeline
+root, args = Path(sys.argv[1]).resolve(), json.loads(sys.argv[2])
+head_start.begin(root, args)  # what build.py does, before it imports the pipeline
 assert len(head_start._BEGUN) == 1, "no head start begun"
 begun = head_start._BEGUN[0]
 
@@ -186,13 +188,11 @@ from pubpipe import pipeline
 from pubpipe.render import pandoc_ast
 from pubpipe.render.page import edition_ast, guessed_parse
 from pubpipe.source.project import Project
-from pubpipe.source.publication import discover
 
+asked = head_start.selection(args)
 project = Project(root)
-loaded = pipeline.load(project)
-first = discover(project.content)[0].name
-edition, ui = next((e, ui) for e, ui in loaded.editions
-                   if e.publication.slug == first and e.tag == e.publication.source_language)
+loaded = pipeline.load(project, asked["langs"] or None, asked["slugs"] or None)
+edition, ui = loaded.editions[0]  # the first the build guesses
 _markdown, _metadata, key = pandoc_ast.parse_input(edition, *guessed_parse(project, edition))
 assert head_start.claim(key) is begun, (begun.key, key)
 assert head_start.claim(key) is None, "taken twice"
@@ -203,18 +203,52 @@ pandoc_ast.READY.clear()
 assert taken == edition_ast(project, edition, ui), "the head start's parse is not the build's"
 head_start.end_all()
 assert not begun.folder.exists(), "its folder was left"
-print("taken", key)
+print("taken", edition.publication.slug, edition.tag)
 """
+
+
+def head_start(root: Path, args: list[str]) -> str:
+    result = subprocess.run([sys.executable, "-c", HEAD_START, str(root), json.dumps(args)], capture_output=True,
+                            text=True, cwd=ROOT, env={**os.environ, "PUBPIPE_JOBS": "2"})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
 
 
 def test_a_head_start_is_the_parse(publication, tmp_path):
     """The parse a first build's forked child begins before the imports (release/head_start.py) has the key
-    of the build's own parse of the source edition, after every check, and is that parse."""
+    of the build's own parse of its first edition, after every check, and is that parse: for a full build
+    (the source edition), and for a CI shard of another edition (its catalog read by the child)."""
     root = project_of(publication, tmp_path)
-    result = subprocess.run([sys.executable, "-c", HEAD_START, str(root)], capture_output=True, text=True,
-                            cwd=ROOT, env={**os.environ, "PUBPIPE_JOBS": "2"})
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("taken "), result.stdout
+    assert head_start(root, ["-q"]) == f"taken {publication.slug} {publication_source(root, publication)}"
+    languages = declared_languages(root, publication)
+    shard = ["--publication", publication.slug, "--lang", languages[-1], "--strict", "--dist", str(tmp_path / "s")]
+    assert head_start(root, shard) == f"taken {publication.slug} {languages[-1]}"
+
+
+def publication_source(root: Path, publication) -> str:
+    import yaml
+
+    return yaml.safe_load((root / "content" / publication.slug / "publication.yaml").read_text())["source_language"]
+
+
+def declared_languages(root: Path, publication) -> list[str]:
+    import yaml
+
+    return list(yaml.safe_load((root / "content" / publication.slug / "publication.yaml").read_text())["languages"])
+
+
+@pytest.mark.parametrize(("argv", "asked"), [
+    (["-q"], {"slugs": [], "langs": []}),
+    (["build", "--lang", "fr,ar", "--format=html", "--lang=es"], {"slugs": [], "langs": ["fr", "ar", "es"]}),
+    (["--publication", "a", "--lang", "sw", "--strict", "--dist", "out"], {"slugs": ["a"], "langs": ["sw"]}),
+    (["check"], None), (["release"], None), (["update"], None), (["--lang"], None), (["--pub", "a"], None),
+    (["-h"], None), (["build", "extra"], None),
+])
+def test_a_head_start_begins_for_build_commands_only(argv, asked):
+    found = head_start_module.selection(argv)
+    assert (found and {key: found[key] for key in ("slugs", "langs")}) == asked
+    if "--dist" in argv:
+        assert found["dist"] == Path("out").resolve()
 
 
 def test_a_head_start_never_reads_a_style_outside_templates(tmp_path):

@@ -1,22 +1,24 @@
-"""A first build's head start: the first source edition's parse, begun by a forked child before the imports.
+"""A first build's head start: its first edition's parse, begun by a forked child before the imports.
 
 A build's main process spends its first 0.2 s on one core, importing the
 pipeline and checking the sources, before it starts any parse ahead
 (pipeline.parses_ahead); the other core idles, and every millisecond of that
 lengthens the build. So build.py forks right after the no-op check, before
 those imports: the child imports only what one parse needs, reads the first
-publication (its schemas unchecked: the build checks them), makes its source
-edition as the build would, and starts that edition's pandoc parse. The build
-takes it over (render/pandoc_ast.Prefetch, `adopt`) only when its own parse
-input, after every check, is byte for byte the child's: the key. Otherwise the
-child's work is dropped, and nothing it did is ever shown.
+publication the build selects (its schemas unchecked: the build checks them)
+and its first selected edition's catalog, makes that edition as the build
+would and starts its pandoc parse. The build takes it over
+(render/pandoc_ast.Prefetch, `adopt`) only when its own parse input, after
+every check, is byte for byte the child's: the key. Otherwise the child's work
+is dropped, and nothing it did is ever shown.
 
-Only a full build with nothing in dist/ yet (a first build, a CI runner, after
-`clean`) begins one: later builds take most editions from the cache. The child
-reads the files the build reads itself, passes pandoc a citation style only
-from templates/csl/, prints nothing (its standard streams are /dev/null), and
-leads its own process group, which the build kills at exit if the parse is
-still running. Standard library only, until the fork.
+Only a build with nothing in its dist/ yet (a first build, a CI runner or
+shard, after `clean`) begins one: later builds take most editions from the
+cache. The child reads the files the build reads itself (a catalog as
+read_catalog does, never through a link that leaves the repository), passes
+pandoc a citation style only from templates/csl/, prints nothing (its standard
+streams are /dev/null), and leads its own process group, which the build kills
+at exit if the parse is still running. Standard library only, until the fork.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from pathlib import Path
 
 from pubpipe.release.graph import fork_is_safe, worker_count
 
-FULL_BUILD = {"build", "-q", "--quiet", "--strict"}  # any other argument selects, or is not a build
+FLAGS = {"build", "-q", "--quiet", "--strict"}
+OPTIONS = {"--publication": "slugs", "--lang": "langs", "--format": "", "--project": "project", "--dist": "dist"}
 
 
 @dataclass
@@ -75,10 +78,35 @@ class HeadStart:
 _BEGUN: list[HeadStart] = []
 
 
-def begin(root: Path, args: list[str]) -> None:
-    """Fork the head start of a full first build of the project at `root` (`args`: the build's arguments)."""
-    if _BEGUN or not set(args) <= FULL_BUILD or (root / "dist" / "manifest.json").exists() \
-            or worker_count() < 2 or not fork_is_safe():
+def selection(argv: list[str]) -> dict | None:
+    """What a build command asks for (publications, languages, --project, --dist); None for any other command
+    or argument (abbreviated options too: argparse would take them, the head start does not guess)."""
+    found: dict = {"slugs": [], "langs": [], "project": None, "dist": None}
+    args = iter(argv)
+    for arg in args:
+        if arg in FLAGS:
+            continue
+        name, equals, value = arg.partition("=")
+        if name not in OPTIONS:
+            return None
+        value = value if equals else next(args, None)
+        if value is None:
+            return None
+        key = OPTIONS[name]
+        if key in ("slugs", "langs"):
+            found[key] += [item.strip() for item in value.split(",") if item.strip()]
+        elif key:
+            found[key] = Path(value).resolve()
+    return found
+
+
+def begin(root: Path, argv: list[str]) -> None:
+    """Fork the head start of a first build of the project at `root` (`argv`: build.py's arguments)."""
+    asked = selection(argv)
+    if asked is None or _BEGUN or worker_count() < 2 or not fork_is_safe():
+        return
+    root = asked["project"] or root.resolve()
+    if ((asked["dist"] or root / "dist") / "manifest.json").exists():
         return
     folder = Path(tempfile.mkdtemp(prefix="pubpipe-head-"))
     done, end = os.pipe()
@@ -91,7 +119,7 @@ def begin(root: Path, args: list[str]) -> None:
             for stream in (0, 1, 2):
                 os.dup2(null, stream)
             os.close(done)
-            code = _parse_first_source(root, folder, end)
+            code = _parse_first_edition(root, asked["slugs"], asked["langs"], folder, end)
         except BaseException:  # noqa: BLE001 - a guess that failed: the build finds and reports the cause
             pass
         finally:
@@ -105,20 +133,27 @@ def begin(root: Path, args: list[str]) -> None:
     atexit.register(end_all)
 
 
-def _parse_first_source(root: Path, folder: Path, end: int) -> int:
-    """In the child: the first publication's source edition, as pipeline.load and Ahead.guess make it, and its
-    parse; pandoc's exit code. Writes the parse's key into the pipe, then leaves the pipe to pandoc alone."""
+def _parse_first_edition(root: Path, slugs: list[str], langs: list[str], folder: Path, end: int) -> int:
+    """In the child: the first edition the build will guess (pipeline.load, Ahead.guess), and its parse;
+    pandoc's exit code. Writes the parse's key into the pipe, then leaves the pipe to pandoc alone."""
     from pubpipe.render.page import guessed_parse
     from pubpipe.render.pandoc_ast import parse_command, parse_input
     from pubpipe.source.project import Project
     from pubpipe.source.publication import discover, read_publication
-    from pubpipe.translate.catalogs import Translations
+    from pubpipe.translate.catalogs import Translations, catalog_path, read_catalog
     from pubpipe.translate.edition import make_edition
 
     project = Project(root)
-    publication, _problems = read_publication(discover(project.content)[0], schemas=False)
-    spec = next(spec for spec in publication.editions if spec.language.tag == publication.source_language)
-    edition = make_edition(publication, spec, Translations(None, None))
+    first = next(path for path in discover(project.content) if not slugs or path.name in slugs)
+    publication, _problems = read_publication(first, schemas=False)
+    spec = next(spec for spec in publication.editions if not langs or spec.language.tag in langs)
+    path, catalog = None, None
+    if spec.language.tag != publication.source_language:
+        path = catalog_path(project.locales, publication, spec.language)
+        catalog, _problems = read_catalog(path, spec.language, project.root)
+        if catalog is None:
+            return 1
+    edition = make_edition(publication, spec, Translations.unchecked(path, catalog, spec.status == "official"))
     csl, notices = guessed_parse(project, edition)
     if not csl.resolve().is_relative_to(project.csl_dir.resolve()) or not csl.is_file():
         return 1  # an unchecked citation_style that leaves templates/csl/: the build's schema check reports it
