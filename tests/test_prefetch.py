@@ -237,6 +237,22 @@ def declared_languages(root: Path, publication) -> list[str]:
     return list(yaml.safe_load((root / "content" / publication.slug / "publication.yaml").read_text())["languages"])
 
 
+def test_a_stuck_head_start_is_not_waited_for(tmp_path):
+    """A child that never names its parse (here it sleeps) costs the build at most WAIT seconds: it is
+    stopped, its process group killed, its folder removed, and the build parses alone."""
+    code = ("import sys, time; from pathlib import Path; from pubpipe.release import head_start; "
+            "head_start._parse_first_edition = lambda *args: time.sleep(60); head_start.WAIT = 0.5; "
+            "head_start.begin(Path(sys.argv[1]), []); begun = head_start._BEGUN[0]; started = time.monotonic(); "
+            "print(head_start.claim('x'), repr(begun.key), 0.5 <= time.monotonic() - started < 5, begun.wait()); "
+            "head_start.end_all(); print(begun.folder.exists())")
+    from .conftest import PUBLICATIONS
+
+    root = publication_project(PUBLICATIONS[0], tmp_path)
+    result = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PUBPIPE_JOBS": "2"}, timeout=30)
+    assert result.stdout.split() == ["None", "''", "True", "-9", "False"], result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(("argv", "asked"), [
     (["-q"], {"slugs": [], "langs": []}),
     (["build", "--lang", "fr,ar", "--format=html", "--lang=es"], {"slugs": [], "langs": ["fr", "ar", "es"]}),

@@ -25,16 +25,19 @@ from __future__ import annotations
 
 import atexit
 import os
+import select
 import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from pubpipe.release.graph import fork_is_safe, worker_count
 
 FLAGS = {"build", "-q", "--quiet", "--strict"}
+WAIT = 10.0  # seconds the build waits, at most, for the child to name its parse's key
 OPTIONS = {"--publication": "slugs", "--lang": "langs", "--format": "", "--project": "project", "--dist": "dist"}
 
 
@@ -168,13 +171,18 @@ def _parse_first_edition(root: Path, slugs: list[str], langs: list[str], folder:
 
 def claim(key: str) -> HeadStart | None:
     """The head start, if it parses this very input and nobody has taken it yet (Prefetch's `adopt`). The
-    first call waits for the child to name its key: the child has less to do before that than the build."""
+    first call waits for the child to name its key: the child has less to do before that than the build (0.15
+    s here); one that has not named it after WAIT seconds is stopped, and the build parses alone."""
     if not _BEGUN or _BEGUN[0].claimed:
         return None
     begun = _BEGUN[0]
     if begun.key is None:
-        line = b""
+        line, deadline = b"", time.monotonic() + WAIT
         while not line.endswith(b"\n"):
+            if not select.select([begun.done], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                begun.kill()  # stuck: its key, if it ever came, is not waited for
+                line = b""
+                break
             byte = os.read(begun.done, 1)
             if not byte:  # the child ended without starting a parse
                 break
