@@ -14,6 +14,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from pathlib import Path
 
 from babel.messages.catalog import Catalog, Message
@@ -117,27 +118,36 @@ def check_footnotes(source: str, target: str, ctx: Context) -> Iterator[Finding]
                              Counter(f"[^{k}]" for k in b.elements()))
 
 
+def _links(text: str) -> Counter:
+    return Counter(URL.findall(text)) + Counter(LINK_TARGET.findall(text))
+
+
 def check_links(source: str, target: str, ctx: Context) -> Iterator[Finding]:
     """URLs, e-mail addresses and link targets are copied, never translated."""
-    a = Counter(URL.findall(source)) + Counter(LINK_TARGET.findall(source))
-    b = Counter(URL.findall(target)) + Counter(LINK_TARGET.findall(target))
+    a, b = _source_links(source), _links(target)
     if a != b:
         yield "error", _diff("links, URLs or e-mail addresses", a, b)
 
 
 def _numbers(text: str, native: bool) -> Counter:
-    if native:  # Arabic-Indic or other decimal digits count as the same number
-        text = "".join(str(unicodedata.digit(ch)) if ch.isdigit() else ch for ch in text)
+    if native:  # Arabic-Indic or other decimal digits count as the same number (looked up once per character)
+        digits = {ch: str(unicodedata.digit(ch)) for ch in set(text) if ch.isdigit() and not ch.isascii()}
+        text = text.translate(str.maketrans(digits)) if digits else text
     return Counter(m for m in DIGITS.findall(text) if m.isascii())
+
+
+# a source text's counts are the same for every catalog that translates it: taken once (read only)
+_source_links = lru_cache(maxsize=4096)(_links)
+_source_numbers = lru_cache(maxsize=4096)(partial(_numbers, native=True))
 
 
 def check_numbers(source: str, target: str, ctx: Context) -> Iterator[Finding]:
     """Years and figures are kept. Native digits only where the edition's rule allows them."""
-    foreign = sorted({ch for ch in target if ch.isdigit() and not ch.isascii()})
+    foreign = sorted({ch for ch in set(target) if ch.isdigit() and not ch.isascii()})
     if foreign and not ctx.native_digits:
         yield "error", (f"numbers written with {''.join(foreign)!r}: the {ctx.language.tag} edition writes "
                         "numbers in Latin digits 0-9 (set 'digits: native' in publication.yaml to change that)")
-    a, b = _numbers(source, True), _numbers(target, ctx.native_digits)
+    a, b = _source_numbers(source), _numbers(target, ctx.native_digits)
     if a != b and not foreign:
         yield "error", _diff("numbers", a, b)
 
