@@ -435,13 +435,15 @@ def test_a_sentence_in_the_source_language_writes_its_values_in_that_language(ne
 
 
 def test_a_code_block_starts_on_the_left_in_a_right_to_left_pdf(newly_added):
-    """Code reads left to right in every edition: in a right-to-left PDF a code block took the edition's
+    """Code reads left to right in every edition: in a right-to-left PDF and DOCX a code block took the edition's
     direction and sat on the right. Each fenced code block's first line, wherever a publication has one."""
     import subprocess
 
     known, root, added = newly_added
     source = (root / "content" / known.slug / "brief.md").read_text(encoding="utf-8")
     firsts = [block.strip().splitlines()[0] for block in re.findall(r"^```[^\n]*\n(.*?)^```", source, re.M | re.S)]
+    if not firsts:
+        pytest.skip(f"{known.slug} has no fenced code block")
     for tag in [t for t in added if pandoc_ast.text_direction(t) == "rtl"]:
         pdf = root / "dist" / known.slug / tag / f"{known.slug}.{tag}.pdf"
         layout = subprocess.run(["pdftotext", "-bbox-layout", str(pdf), "-"], capture_output=True, check=True).stdout
@@ -451,3 +453,50 @@ def test_a_code_block_starts_on_the_left_in_a_right_to_left_pdf(newly_added):
         for first in firsts:
             (start, end, _text), = [line for line in lines if line[2] == " ".join(first.split())]
             assert start - left < right - end, (first, start, end, left, right)
+        # and in the DOCX: a code paragraph is not a right-to-left one (<w:bidi/>), as it was
+        with zipfile.ZipFile(pdf.with_suffix(".docx")) as docx:
+            document = docx.read("word/document.xml").decode("utf-8")
+        code = re.findall(r"<w:p>(?:(?!</w:p>).)*?SourceCode(?:(?!</w:p>).)*?</w:p>", document, re.S)
+        assert len(code) >= len(firsts) and not [p for p in code if "<w:bidi/>" in p], code[:1]
+
+
+def test_a_list_wholly_in_the_source_language_runs_in_its_direction_as_a_whole():
+    """In a right-to-left edition, a list (or definition list) whose every item is an English fallback becomes
+    one English div around the list: its bullets and numbers stand beside the text, on the left, not a column
+    away on the edition's side. A list with one translated item keeps a div per English paragraph."""
+    def english(word: str) -> dict:
+        return {"t": "Plain", "c": [{"t": "Span", "c": [["", [], [["lang", "en"], ["dir", "ltr"]]],
+                                                        [{"t": "Str", "c": word}]]}]}
+
+    nested = {"t": "BulletList", "c": [[english("inner")]]}
+    bullets = {"t": "BulletList", "c": [[english("one"), nested], [english("two")]]}
+    numbered = {"t": "OrderedList", "c": [[1, {"t": "Decimal"}, {"t": "Period"}], [[english("a")], [english("b")]]]}
+    terms = {"t": "DefinitionList", "c": [[english("Term")["c"], [[english("meaning")]]]]}
+    mixed = {"t": "BulletList", "c": [[english("one")], [{"t": "Plain", "c": [{"t": "Str", "c": "دو"}]}]]}
+    out = pandoc_ast.passages_as_blocks([bullets, numbered, terms, mixed], "rtl")
+    for block, kind in zip(out[:3], ("BulletList", "OrderedList", "DefinitionList"), strict=True):
+        assert block["t"] == "Div" and dict(block["c"][0][2]) == {"lang": "en", "dir": "ltr"}, block
+        (inner,) = block["c"][1]
+        assert inner["t"] == kind and "'Div'" not in repr(inner), inner  # no div left inside the list
+    plain_inner = [[{"t": "Plain", "c": [{"t": "Str", "c": "inner"}]}]]
+    assert out[0]["c"][1][0]["c"][0][1] == {"t": "BulletList", "c": plain_inner}
+    assert out[2]["c"][1][0]["c"][0][0] == [{"t": "Str", "c": "Term"}]  # the term's span is gone with the rest
+    assert out[3]["t"] == "BulletList" and out[3]["c"][0][0]["t"] == "Div" and out[3]["c"][1][0]["t"] == "Plain"
+    assert pandoc_ast.passages_as_blocks([bullets], "ltr") == [bullets]  # same direction: nothing to lift
+
+
+def test_a_new_right_to_left_edition_sets_its_english_lists_left_to_right(newly_added):
+    """Every list of a new right-to-left edition's page that is wholly English (nothing translated yet) runs
+    left to right as a whole, wherever the publication has lists."""
+    known, root, added = newly_added
+    checked = 0
+    for tag in [t for t in added if pandoc_ast.text_direction(t) == "rtl"]:
+        page = html.fromstring((root / "dist" / known.slug / tag / "index.html").read_bytes())
+        for listed in page.xpath("//div[@class='body']//*[self::ul or self::ol or self::dl]"
+                                 "[not(ancestor::*[@id='footnotes'])]"):
+            texts = [t for t in listed.xpath(".//text()") if t.strip()]
+            if texts and all(_language_of(t.getparent())[0] == "en" for t in texts):
+                assert _language_of(listed) == ("en", "ltr"), (tag, listed.text_content()[:60])
+                checked += 1
+    if not checked:
+        pytest.skip(f"{known.slug} has no list")

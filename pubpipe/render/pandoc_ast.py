@@ -305,43 +305,85 @@ def passages_as_blocks(blocks: list, direction: str) -> list:
     source language: English in Arabic) becomes a div with the span's lang and dir around the paragraph, so the
     paragraph itself runs in that direction in every format: where its lines start, and that its final full
     stop ends the line on the right. A span inside the paragraph turns only its words around. Looks inside
-    divs, quotations, list items, definitions and footnotes."""
+    divs, quotations, list items, definitions and footnotes; a list wholly in that language becomes one div."""
     out = []
     for block in blocks:
         kind = block.get("t")
         if kind in ("Para", "Plain"):
             block = {"t": kind, "c": _notes_as_blocks(block["c"], direction)}
-            inlines = [n for n in block["c"] if n.get("t") not in ("Space", "SoftBreak")]
-            span = inlines[0] if len(inlines) == 1 and inlines[0].get("t") == "Span" else None
-            keys = dict(span["c"][0][2]) if span else {}
-            if span and not span["c"][0][0] and not span["c"][0][1] and keys.get("lang") \
-                    and keys.get("dir") in ("ltr", "rtl") and keys["dir"] != direction:
+            span = _passage_span(block["c"], direction)
+            if span:
                 out.append({"t": "Div", "c": [["", [], span["c"][0][2]], [{"t": kind, "c": span["c"][1]}]]})
                 continue
         elif kind == "Div":
             block = {"t": "Div", "c": [block["c"][0], passages_as_blocks(block["c"][1], direction)]}
         elif kind == "BlockQuote":
             block = {"t": "BlockQuote", "c": passages_as_blocks(block["c"], direction)}
-        elif kind == "BulletList":
-            block = {"t": kind, "c": [passages_as_blocks(item, direction) for item in block["c"]]}
-        elif kind == "OrderedList":
-            block = {"t": kind, "c": [block["c"][0], [passages_as_blocks(item, direction) for item in block["c"][1]]]}
-        elif kind == "DefinitionList":
-            block = {"t": kind, "c": [[term, [passages_as_blocks(definition, direction) for definition in definitions]]
-                                      for term, definitions in block["c"]]}
+        elif kind in ("BulletList", "OrderedList", "DefinitionList"):
+            block = _list_as_block(block, direction)
         out.append(block)
     return out
 
 
+def _list_as_block(block: dict, direction: str) -> dict:
+    """A list with its items through passages_as_blocks; a list wholly in the other language (every item, every
+    term) is itself the div, so that it runs in that direction as a whole: its bullets or numbers on that side,
+    beside the text, instead of on the edition's side, a column away from it (a Persian edition's English
+    list)."""
+    kind = block["t"]
+    if kind == "DefinitionList":
+        pairs = [(term, [passages_as_blocks(definition, direction) for definition in definitions])
+                 for term, definitions in block["c"]]
+        terms = [_passage_span(term, direction) for term, _definitions in pairs]
+        attr = _passages_attr([definition for _term, definitions in pairs for definition in definitions])
+        if attr is None or any(span is None or span["c"][0][2] != attr for span in terms):
+            return {"t": kind, "c": [[term, definitions] for term, definitions in pairs]}
+        whole = {"t": kind, "c": [[span["c"][1], [_unwrapped(definition) for definition in definitions]]
+                                  for span, (_term, definitions) in zip(terms, pairs, strict=True)]}
+    else:
+        def made(items: list) -> dict:
+            return {"t": kind, "c": items if kind == "BulletList" else [block["c"][0], items]}
+
+        listed = block["c"] if kind == "BulletList" else block["c"][1]
+        items = [passages_as_blocks(item, direction) for item in listed]
+        attr = _passages_attr(items)
+        if attr is None:
+            return made(items)
+        whole = made([_unwrapped(item) for item in items])
+    return {"t": "Div", "c": [["", [], attr], [whole]]}
+
+
+def _passage_span(inlines: list, direction: str) -> dict | None:
+    """The span in the other direction that is the whole of these inlines (a fallback paragraph or term)."""
+    found = [n for n in inlines if n.get("t") not in ("Space", "SoftBreak")]
+    span = found[0] if len(found) == 1 and found[0].get("t") == "Span" else None
+    keys = dict(span["c"][0][2]) if span else {}
+    if span and not span["c"][0][0] and not span["c"][0][1] and keys.get("lang") \
+            and keys.get("dir") in ("ltr", "rtl") and keys["dir"] != direction:
+        return span
+    return None
+
+
+def _passages_attr(groups: list[list]) -> list | None:
+    """The attributes every block of these block lists shares when each is a passage div of passages_as_blocks
+    (no id, no class, a lang and a dir), else None."""
+    blocks = [block for group in groups for block in group]
+    attrs = [block["c"][0] if block.get("t") == "Div" else None for block in blocks]
+    if not blocks or any(attr is None or attr[0] or attr[1] for attr in attrs) or \
+            any(attr[2] != attrs[0][2] for attr in attrs):
+        return None
+    return attrs[0][2]
+
+
+def _unwrapped(blocks: list) -> list:
+    """The blocks inside these passage divs."""
+    return [inner for div in blocks for inner in div["c"][1]]
+
+
 def _notes_as_blocks(node: Any, direction: str) -> Any:
     """The footnotes in a paragraph's inlines, their own paragraphs through passages_as_blocks."""
-    if isinstance(node, list):
-        return [n if type(n) is dict and n.get("t") in LEAVES else _notes_as_blocks(n, direction) for n in node]
-    if isinstance(node, dict):
-        if node.get("t") == "Note":
-            return {"t": "Note", "c": passages_as_blocks(node["c"], direction)}
-        return {key: _notes_as_blocks(value, direction) for key, value in node.items()}
-    return node
+    return rewrite(node, lambda n: {"t": "Note", "c": passages_as_blocks(n["c"], direction)}
+                   if n.get("t") == "Note" else None)
 
 
 def _prefetched(key: str) -> dict | None:
@@ -413,18 +455,32 @@ UNSPLIT = frozenset({"Math", "Code", "RawInline", "RawBlock", "CodeBlock"}) | LE
 # these as they are: code and formulas are left-to-right already; a leaf is split by the list that holds it
 
 
-def code_left_to_right(node: Any) -> Any:
-    """Every code block says dir=ltr: code reads left to right in every edition, and a right-to-left page or
-    EPUB set it on the right (an attribute, not CSS: EPUBCheck refuses `direction` in an EPUB style sheet;
-    inline code is in isolate_latin_runs' spans, and the PDF sets raw blocks left to right in brief.typ.j2)."""
+def rewrite(node: Any, change: Callable[[dict], dict | None]) -> Any:
+    """A copy of `node` in which each node that `change` returns a replacement for is replaced (None: look
+    inside it); pandoc's text leaves (LEAVES) are shared, not visited."""
     if isinstance(node, list):
-        return [n if type(n) is dict and n.get("t") in LEAVES else code_left_to_right(n) for n in node]
+        return [n if type(n) is dict and n.get("t") in LEAVES else rewrite(n, change) for n in node]
     if isinstance(node, dict):
-        if node.get("t") == "CodeBlock" and not any(key == "dir" for key, _value in node["c"][0][2]):
-            (ident, classes, keyvals), text = node["c"]
-            return {"t": "CodeBlock", "c": [[ident, classes, [*keyvals, ["dir", "ltr"]]], text]}
-        return {key: code_left_to_right(value) for key, value in node.items()}
+        changed = change(node)
+        if changed is not None:
+            return changed
+        return {key: rewrite(value, change) for key, value in node.items()}
     return node
+
+
+def code_left_to_right(node: Any) -> Any:
+    """Every code block says dir=ltr, in a div that says so too: code reads left to right in every edition, and
+    a right-to-left page, EPUB or DOCX set it on the right (an attribute, not CSS: EPUBCheck refuses
+    `direction` in an EPUB style sheet; pandoc's DOCX writer takes a direction from a div only; inline code is
+    in isolate_latin_runs' spans, and the PDF sets raw blocks left to right in brief.typ.j2)."""
+    def change(block: dict) -> dict | None:
+        if block.get("t") != "CodeBlock" or any(key == "dir" for key, _value in block["c"][0][2]):
+            return None
+        (ident, classes, keyvals), text = block["c"]
+        code = {"t": "CodeBlock", "c": [[ident, classes, [*keyvals, ["dir", "ltr"]]], text]}
+        return {"t": "Div", "c": [["", [], [["dir", "ltr"]]], [code]]}
+
+    return rewrite(node, change)
 
 
 def isolate_latin_runs(node: Any) -> Any:

@@ -19,7 +19,7 @@ from pubpipe.render.figures import LEAVES, clone, for_typst
 from pubpipe.render.fonts import FontStack, font_book, stack_for
 from pubpipe.render.formulas import broken_tex, formula_span, mirrored_tex
 from pubpipe.render.html import CompiledTemplates, install_escaped_translations
-from pubpipe.render.pandoc_ast import ast_json, stringify, write
+from pubpipe.render.pandoc_ast import ast_json, rewrite, stringify, write
 from pubpipe.source.formulas import reading
 from pubpipe.translate.edition import Edition, ForeignText
 
@@ -185,8 +185,8 @@ def with_block_directions(ast: dict, direction: str) -> dict:
                 items = block["c"] if kind == "BulletList" else block["c"][1]
                 items[:] = [walk(item) for item in items]
             elif kind in ("Para", "Plain"):  # a footnote's paragraph: in text(), a block would part it from its number
-                for note in _notes(block["c"]):
-                    note["c"] = [_inline_passage(child) for child in note["c"]]
+                block["c"] = rewrite(block["c"], lambda node: {"t": "Note", "c": list(map(_inline_passage, node["c"]))}
+                                     if node.get("t") == "Note" else None)
             elif kind == "DefinitionList":  # so would a definition's from its term
                 for _term, definitions in block["c"]:
                     definitions[:] = [[_inline_passage(child) for child in definition] for definition in definitions]
@@ -223,16 +223,6 @@ def _inline_passage(block: dict) -> dict:
     opening = f"#text(dir: {keys['dir']}, {typst_language(keys['lang'])})["
     return {"t": inner[0]["t"], "c": [{"t": "RawInline", "c": ["typst", opening]}, *inner[0]["c"],
                                       {"t": "RawInline", "c": ["typst", "]"]}]}
-
-
-def _notes(node: object) -> list[dict]:
-    """The footnotes (Note nodes) in inline content, outermost first."""
-    if isinstance(node, list):
-        return [note for child in node if not (type(child) is dict and child.get("t") in LEAVES)
-                for note in _notes(child)]
-    if isinstance(node, dict):
-        return [node] if node.get("t") == "Note" else _notes(list(node.values()))
-    return []
 
 
 def typst_source(edition: Edition, ast: dict, templates: Path, context: dict, ui) -> str:

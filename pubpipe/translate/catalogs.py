@@ -244,7 +244,7 @@ class Translations:
     official: bool = False  # in an official edition, a prose copy of the source counts as untranslated
 
     @classmethod
-    def unchecked(cls, path: Path, catalog: Catalog | None, official: bool) -> Translations:
+    def unchecked(cls, path: Path | None, catalog: Catalog | None, official: bool) -> Translations:
         """What the build makes of a catalog when no check rejects an entry: the guess of a parse started before
         the checks (pipeline.Ahead, release/head_start.py). No catalog: the source edition."""
         return cls(str(path), catalog, frozenset(), official) if catalog is not None else cls(None, None)
